@@ -1,0 +1,63 @@
+/**
+ * Flags shared by several commands, defined once. This module imports nothing heavy, so that
+ * `llmctl --help` stays fast; commands only parse flags, the work happens in what they call.
+ */
+import type { ArgsDef, CommandDef } from "citty";
+import { FlagError } from "../util/errors.ts";
+
+export const configArgs = {
+  config: {
+    type: "string",
+    alias: "c",
+    valueHint: "FILE",
+    description: "config file (default: $LLMCTL_CONFIG, ./llmctl.yaml, ./cl.yaml, then the built-in contract)",
+  },
+  env: {
+    type: "string",
+    valueHint: "NAME",
+    description: "apply environments.NAME from the config (default: $LLMCTL_ENV)",
+  },
+} as const satisfies ArgsDef;
+
+export const redisArgs = {
+  "redis-url": {
+    type: "string",
+    valueHint: "URL",
+    description: "Redis to use, overriding config and env (redis://, rediss://, embedded, embedded:///path)",
+  },
+} as const satisfies ArgsDef;
+
+export const jsonArgs = {
+  json: { type: "boolean", description: "print JSON instead of a table" },
+} as const satisfies ArgsDef;
+
+export type Examples = ReadonlyArray<readonly [command: string, explanation: string]>;
+
+/** A citty command with examples for its --help. */
+export type Verb<T extends ArgsDef = ArgsDef> = CommandDef<T> & {
+  examples?: Examples;
+  /** Accepts any number of trailing positional arguments (e.g. task arguments). */
+  variadic?: boolean;
+};
+
+export function defineVerb<const T extends ArgsDef = ArgsDef>(verb: Verb<T>): Verb<T> {
+  return verb;
+}
+
+/** Parses a positive whole number flag or explains what is wrong with it. */
+export function positiveIntegerFlag(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new FlagError(`--${flag}: "${value}" is not a whole number of 1 or more`, `for example --${flag} ${fallback}`);
+  }
+  return parsed;
+}
+
+/**
+ * A subcommand imported only when it runs. The description is given here so that listing
+ * commands in --help does not import them all.
+ */
+export function lazyVerb(description: string, load: () => Promise<{ default: Verb<any> }>): (() => Promise<Verb<any>>) & { description: string } {
+  return Object.assign(() => load().then((module) => module.default), { description });
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bun
+/**
+ * The llmctl command line. Each subcommand is imported only when it runs, so that
+ * `llmctl --version` and `llmctl --help` do not pay for BullMQ, the store or the studio.
+ */
+import { VERSION } from "./version.ts";
+
+const argv = process.argv.slice(2);
+
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  process.stdout.write(`llmctl ${VERSION}\n`);
+  process.exit(0);
+}
+
+const { defineVerb, lazyVerb } = await import("./commands/_shared.ts");
+const { runCli } = await import("./commands/_cli.ts");
+
+const root = defineVerb({
+  meta: {
+    name: "llmctl",
+    version: VERSION,
+    description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
+  },
+  subCommands: {
+    config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
+  },
+  examples: [
+    ["llmctl config init llmctl.yaml", "write a starter config"],
+    ["llmctl config validate", "check ./llmctl.yaml and report every error"],
+    ["llmctl config schedules", "list schedules with their next fire times"],
+  ],
+});
+
+process.exitCode = await runCli(root, argv, "llmctl");
