@@ -24,7 +24,8 @@ mkdirSync("dist", { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({
-  entrypoints: ["src/main.ts"],
+  // The lock-renewal thread is its own entry point so that the compiled binary can start it.
+  entrypoints: ["src/main.ts", "src/worker/lock-renewal-thread.ts"],
   compile: { outfile, ...(target ? { target: `bun-${target}` as Bun.Build.CompileTarget } : {}) },
   minify: true,
   sourcemap: "linked",

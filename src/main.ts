@@ -22,6 +22,9 @@ const root = defineVerb({
     description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
   },
   subCommands: {
+    worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
+    task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./commands/task.ts")),
+    job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./commands/job.ts")),
     config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
   },
   examples: [

@@ -44,7 +44,11 @@ export function redisOptions(target: RealRedisTarget, options: ConnectionOptions
 }
 
 export function createRealConnection(target: RealRedisTarget, options: ConnectionOptions): Redis {
-  return new Redis(redisOptions(target, options));
+  const connection = new Redis(redisOptions(target, options));
+  // Without a listener ioredis prints every reconnect failure; outages are reported by the
+  // commands that fail and by the readiness probes instead.
+  connection.on("error", () => {});
+  return connection;
 }
 
 /** What went wrong, in words, with what to set; the password never appears in it. */

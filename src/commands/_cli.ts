@@ -65,6 +65,10 @@ async function resolveCommand(root: AnyCommand, argv: string[], rootName: string
     const name = rest[index];
     if (name === undefined || name === "--") return { command, path, rest };
     const sub = subCommands[name];
+    if (!sub && typeof command.run === "function") {
+      // e.g. `llmctl task NAME …` beside `llmctl task list`: not a subcommand, so an argument.
+      return { command, path, rest };
+    }
     if (!sub) {
       const names = Object.keys(subCommands);
       throw new UnknownCommand(command, path, `unknown command "${[...path.slice(1), name].join(" ")}"${didYouMean(name, names)}`);
@@ -139,13 +143,14 @@ async function usageText(resolved: { command: AnyCommand; path: string[] }): Pro
   const name = resolved.path.join(" ");
   const positionals = Object.entries(args).filter(([, def]) => def.type === "positional");
   const flags = Object.entries(args).filter(([, def]) => def.type !== "positional");
-  const synopsis = [
+  const synopsisParts = [
     name,
-    subCommands ? "<command>" : "",
+    subCommands ? (typeof command.run === "function" ? "<command>|" : "<command>") : "",
     ...positionals.map(([key, def]) => (def.required === false || def.default !== undefined ? `[${key.toUpperCase()}]` : key.toUpperCase())),
     (command as Verb).variadic ? "[ARGS...]" : "",
     flags.length ? "[flags]" : "",
   ].filter(Boolean);
+  const synopsis = [synopsisParts.join(" ").replace("| ", "|")];
   const sections: string[] = [];
   if (meta.description) sections.push(meta.description);
   sections.push(`${style(1, "Usage:")}\n  ${synopsis.join(" ")}`);
@@ -211,7 +216,8 @@ export async function runCli(root: AnyCommand, argv: string[], rootName: string)
       throw new UsageError(resolved.path.length === 1 ? "no command given" : `"${resolved.path.slice(1).join(" ")}" needs a subcommand`);
     }
     await checkArguments(resolved);
-    await runCommand(root, { rawArgs: argv });
+    // Already resolved: run the command itself, so citty does not resolve subcommands again.
+    await runCommand({ ...resolved.command, subCommands: undefined }, { rawArgs: resolved.rest });
     return 0;
   } catch (error) {
     if (error instanceof UnknownCommand) {

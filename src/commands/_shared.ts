@@ -61,3 +61,23 @@ export function positiveIntegerFlag(flag: string, value: string | undefined, fal
 export function lazyVerb(description: string, load: () => Promise<{ default: Verb<any> }>): (() => Promise<Verb<any>>) & { description: string } {
   return Object.assign(() => load().then((module) => module.default), { description });
 }
+
+export const tasksDirArgs = {
+  "tasks-dir": { type: "string", valueHint: "DIR", description: "directory of task modules (default: tasks_dir from the config)" },
+} as const satisfies ArgsDef;
+
+/** Parses a TCP port flag (0 picks a free port). */
+export function portFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new FlagError(`--${flag}: "${value}" is not a port number (0-65535)`, `for example --${flag} 9090`);
+  }
+  return port;
+}
+
+/** Splits a comma-separated flag value. */
+export function listFlag(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((part) => part.trim()).filter(Boolean);
+}

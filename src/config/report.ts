@@ -12,7 +12,6 @@ export function topologyOf(config: ConfigFile): Topology {
 }
 
 export interface WorkerRoleRow {
-  [key: string]: unknown;
   role: string;
   queue: string;
   hostnames: string[];
@@ -29,7 +28,6 @@ export function workerRoleRows(config: ConfigFile): WorkerRoleRow[] {
 }
 
 export interface ScheduleRow {
-  [key: string]: unknown;
   name: string;
   cron: string;
   timezone: string;

@@ -80,13 +80,61 @@ export const backoffSchema = z.union([
   z.strictObject({ type: z.enum(["fixed", "exponential"]), delay: duration }),
 ]);
 
+export const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const argSpecSchema = z
+  .strictObject({
+    type: z.enum(["string", "integer", "number", "boolean", "array"]).default("string"),
+    items: z.enum(["string", "integer", "number", "boolean"]).optional().describe("element type of an array argument"),
+    description: z.string().optional(),
+    required: z.boolean().default(false),
+    default: z.unknown().optional(),
+    enum: z.array(z.union([z.string(), z.number()])).optional(),
+    pattern: z.string().optional().describe("regular expression a string (or each array element) must match in full"),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  })
+  .describe("one argument of a command task");
+
 export const taskOptionsSchema = z.strictObject({
+  kind: z.enum(["command"]).optional().describe("'command' defines a new task that runs an argv template"),
+  command: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe("argv template for kind: command; {name} is replaced by an argument, {name...} splices an array"),
+  args: z.record(z.string().regex(ARG_NAME, "argument names are identifiers"), argSpecSchema).optional().describe("arguments of a command task"),
+  cwd: z.string().optional().describe("working directory of a command task"),
   queue: queueName.optional().describe("default queue when no route names the task"),
   timeout: duration.optional().describe("a run that takes longer is aborted and fails"),
   attempts: z.number().int().min(1).max(1000).optional().describe("total tries, the first included"),
   backoff: backoffSchema.optional().describe("delay between tries: fixed or exponential (base delay 1s unless given)"),
   priority: z.number().int().min(1).max(2_097_152).optional().describe("lower runs first; unset runs before any priority"),
   description: z.string().optional(),
+});
+
+export const workerSettingsSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(1000).default(2).describe("jobs one worker process runs at once across its queues"),
+  grace: duration.default("30s").describe("on SIGTERM, how long running jobs may take to finish"),
+  heartbeat: duration.default("5s").describe("how often a worker publishes its heartbeat (it expires after 3 beats)"),
+  lock_duration: duration.default("30s").describe("how long a job's lock lasts without renewal; a dead worker's job is rerun after this"),
+  stalled_interval: duration.default("30s").describe("how often each worker looks for jobs whose worker died"),
+});
+
+export const workspacesSchema = z.strictObject({
+  root: z.string().min(1).default("/var/lib/llmctl/workspaces").describe("directory holding one sub-directory per workspace"),
+  max_age: duration.default("7d").describe("services.tasks.cleanup_workspaces removes workspaces not modified for this long"),
+});
+
+export const shellSchema = z.strictObject({
+  allowed_commands: z
+    .array(z.string().min(1))
+    .default(["*"])
+    .describe("glob patterns argv[0] of the shell task must match, e.g. /usr/bin/*; ['*'] allows any"),
+  env_allowlist: z
+    .array(z.string().min(1))
+    .default(["PATH", "HOME", "LANG", "LC_ALL", "TZ"])
+    .describe("worker environment variables passed on to shell and command tasks; nothing else leaks"),
 });
 
 export const environmentSchema = z
@@ -113,7 +161,11 @@ export const configSchema = z
     schedules: z
       .record(z.string().regex(SCHEDULE_NAME, "schedule names use letters, digits, '_', '.' and '-'"), scheduleSchema)
       .default({}),
-    tasks: z.record(taskName, taskOptionsSchema).default({}).describe("per-task options"),
+    tasks: z.record(taskName, taskOptionsSchema).default({}).describe("per-task options, and command tasks (kind: command)"),
+    tasks_dir: z.string().min(1).optional().describe("directory of .ts/.js modules, each exporting defineTask(...), loaded at start"),
+    worker: workerSettingsSchema.prefault({}),
+    workspaces: workspacesSchema.prefault({}),
+    shell: shellSchema.prefault({}),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), environmentSchema).default({}),
   })
   .describe("llmctl configuration");
@@ -124,6 +176,8 @@ export type RedisSection = z.output<typeof redisSchema>;
 export type Role = z.output<typeof roleSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
+export type ArgSpec = z.output<typeof argSpecSchema>;
+export type WorkerSettings = z.output<typeof workerSettingsSchema>;
 export type CatchupPolicy = z.output<typeof catchupPolicy>;
 export type OverlapPolicy = z.output<typeof overlapPolicy>;
 

@@ -11,6 +11,7 @@ import { hostQueue, isTargetProblem, knownQueues, resolveTarget, type Topology }
 import { didYouMean } from "../util/suggest.ts";
 import { errorMessage, type UsageError } from "../util/errors.ts";
 import { parseRedisUrl } from "./redis-target.ts";
+import { checkCommandTemplate } from "./command-template.ts";
 
 type Raw = Record<string, unknown>;
 
@@ -69,6 +70,7 @@ export function semanticDiagnostics(raw: unknown, locator: SourceLocator, option
     checkScheduleTargets(raw.schedules, topology, label, push);
   }
   checkSchedules(raw.schedules, locator, options.now ?? new Date(), diagnostics, push);
+  checkCommandTasks(raw.tasks, push);
   return dedupe(diagnostics);
 }
 
@@ -188,6 +190,27 @@ function checkSchedules(schedules: unknown, locator: SourceLocator, now: Date, d
       diagnostics.push(
         locator.diagnostic("warning", ["schedules", name, "cron"], message, "pick a time outside the change hour, or use timezone: UTC, if that matters"),
       );
+    }
+  }
+}
+
+function checkCommandTasks(tasks: unknown, push: Push): void {
+  if (!isRecord(tasks)) return;
+  for (const [name, options] of Object.entries(tasks)) {
+    if (!isRecord(options)) continue;
+    const isCommand = options.kind === "command";
+    if (isCommand && !Array.isArray(options.command)) {
+      push(["tasks", name, "kind"], `command task "${name}" has no command`, 'add command: ["/usr/bin/program", "{argument}"]');
+      continue;
+    }
+    if (!isCommand && (options.command !== undefined || options.args !== undefined || options.cwd !== undefined)) {
+      push(["tasks", name], `"${name}" has command, args or cwd but is not a command task`, "add kind: command, or remove them");
+      continue;
+    }
+    if (!isCommand) continue;
+    const args = isRecord(options.args) ? (options.args as Parameters<typeof checkCommandTemplate>[1]) : {};
+    for (const problem of checkCommandTemplate(stringList(options.command), args)) {
+      push(["tasks", name, "command", problem.index], problem.message);
     }
   }
 }

@@ -30,6 +30,16 @@ export class UsageError extends LlmctlError {
 /** A bad flag or argument: the command's --help shows the right form. */
 export class FlagError extends UsageError {}
 
+/** The thing named does not exist (unknown job id, schedule, queue): exit 2, HTTP 404. */
+export class NotFoundError extends UsageError {}
+
+/** The request is valid but the thing is in the wrong state for it (retry a running job): exit 1, HTTP 409. */
+export class ConflictError extends LlmctlError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: EXIT_FAILURE, hint });
+  }
+}
+
 /** A runtime failure the user can fix (unreachable server, failed check): exit 1. */
 export class RuntimeError extends LlmctlError {
   constructor(message: string, hint?: string, cause?: unknown) {

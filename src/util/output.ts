@@ -1,6 +1,6 @@
 /** Tables for terminals, JSON for scripts: every listing command prints one or the other. */
 
-export type Row = Record<string, unknown>;
+export type Row = object;
 
 export interface Column {
   key: string;
@@ -15,7 +15,7 @@ function cell(value: unknown): string {
 }
 
 export function renderTable(rows: readonly Row[], columns: readonly Column[]): string {
-  const cells = rows.map((row) => columns.map((column) => cell(row[column.key])));
+  const cells = rows.map((row) => columns.map((column) => cell((row as Record<string, unknown>)[column.key])));
   const widths = columns.map((column, index) => Math.max(column.header.length, ...cells.map((line) => line[index]!.split("\n").reduce((w, l) => Math.max(w, l.length), 0))));
   const lines: string[] = [];
   const format = (values: string[]) =>

@@ -1,0 +1,184 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { z } from "zod";
+import { openBroker, type Broker } from "../../src/broker/broker.ts";
+import { Inspector } from "../../src/broker/inspector.ts";
+import { revokeJob } from "../../src/broker/job-control.ts";
+import { Producer } from "../../src/broker/producer.ts";
+import { waitForJobs } from "../../src/broker/job-waiter.ts";
+import { BUILTIN_TASKS } from "../../src/tasks/builtin/index.ts";
+import { defineTask, type TaskDefinition } from "../../src/tasks/define.ts";
+import { TaskRegistry } from "../../src/tasks/registry.ts";
+import { silentLogger } from "../../src/util/logger.ts";
+import { start, type WorkerHandle } from "../../src/worker/index.ts";
+import { FAIRNESS_ROTATE_MS } from "../../src/worker/dispatcher.ts";
+import { FIVE_QUEUES, loadedConfig } from "../helpers/config.ts";
+import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+
+let redis: RedisServer;
+let broker: Broker;
+const handles: WorkerHandle[] = [];
+
+let running = 0;
+let maxRunning = 0;
+const startOrder: string[] = [];
+
+const slow = defineTask({
+  name: "test.slow",
+  args: z.strictObject({ ms: z.number().default(300), label: z.string().default("") }),
+  async handler({ args, signal }) {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    startOrder.push(args.label);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, args.ms);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      });
+      return { label: args.label };
+    } finally {
+      running--;
+    }
+  },
+});
+
+const misbehaving: TaskDefinition[] = [
+  defineTask({ name: "test.throws-string", attempts: 1, handler: () => Promise.reject("plain string") }),
+  defineTask({ name: "test.throws-object", attempts: 1, handler: () => Promise.reject({ code: 42 }) }),
+  defineTask({ name: "test.circular", attempts: 1, handler: () => { const value: Record<string, unknown> = {}; value.self = value; return value; } }),
+  defineTask({ name: "test.bigint", attempts: 1, handler: () => ({ n: 10n }) }),
+  defineTask({ name: "test.never-settles", attempts: 1, timeout: "300ms", handler: () => new Promise(() => {}) }),
+  defineTask({ name: "test.undefined", handler: () => undefined }),
+];
+
+function registryFor(config: Parameters<typeof loadedConfig>[0]) {
+  const loaded = loadedConfig(config, redis.url);
+  return { loaded, registry: new TaskRegistry([...BUILTIN_TASKS, slow, ...misbehaving], loaded.config) };
+}
+
+async function startWorker(options: Partial<Parameters<typeof start>[0]> = {}): Promise<WorkerHandle> {
+  const { loaded, registry } = registryFor(FIVE_QUEUES);
+  const handle = await start({ loaded, registry, logger: silentLogger(), concurrency: 2, graceMs: 5000, ...options });
+  handles.push(handle);
+  return handle;
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  broker = await openBroker(loadedConfig(FIVE_QUEUES, redis.url), "test");
+});
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map((handle) => handle.close()));
+  await broker.connection.flushdb();
+  running = 0;
+  maxRunning = 0;
+  startOrder.length = 0;
+});
+afterAll(async () => {
+  await broker.close();
+  await redis.stop();
+});
+
+function producer(): Producer {
+  return new Producer(broker, registryFor(FIVE_QUEUES).registry);
+}
+
+describe("worker runtime", () => {
+  it("never runs more than N jobs at once across all its queues", async () => {
+    await startWorker({ concurrency: 3 });
+    const jobs = [];
+    for (let i = 0; i < 20; i++) jobs.push(...(await producer().enqueue("test.slow", { ms: 150, label: `j${i}` }, { targets: [`q${(i % 5) + 1}`] })));
+    const outcomes = await waitForJobs(broker, jobs, { timeoutMs: 20_000 });
+    expect(outcomes.map((o) => o.state)).toEqual(jobs.map(() => "completed"));
+    expect(maxRunning).toBe(3);
+  });
+
+  it("does not take a job off a queue without a free slot", async () => {
+    await startWorker({ concurrency: 1 });
+    const [first] = await producer().enqueue("test.slow", { ms: 800 }, { targets: ["q1"] });
+    await producer().enqueue("test.slow", { ms: 10 }, { targets: ["q2"] });
+    await Bun.sleep(300);
+    const counts = await new Inspector(broker).queueCounts(["q1", "q2"]);
+    expect(counts.map((c) => [c.queue, c.active, c.waiting])).toEqual([["q1", 1, 0], ["q2", 0, 1]]);
+    expect(first).toBeDefined();
+  });
+
+  it("does not let a busy queue starve another", async () => {
+    await startWorker({ concurrency: 1 });
+    for (let i = 0; i < 25; i++) await producer().enqueue("test.slow", { ms: 100, label: `busy${i}` }, { targets: ["q1"] });
+    await Bun.sleep(100);
+    const enqueuedAt = Date.now();
+    const [lonely] = await producer().enqueue("test.slow", { ms: 10, label: "lonely" }, { targets: ["q2"] });
+    await waitForJobs(broker, [lonely!], { timeoutMs: 10_000, pollMs: 20 });
+    // The busy queue holds 2.5 s of work; the other queue gets its turn within about a second.
+    expect(Date.now() - enqueuedAt).toBeLessThan(FAIRNESS_ROTATE_MS + 600);
+    expect(startOrder.indexOf("lonely")).toBeLessThan(20);
+  });
+
+  it("fails misbehaving handlers cleanly and keeps working", async () => {
+    await startWorker({ concurrency: 2 });
+    const names = ["test.throws-string", "test.throws-object", "test.circular", "test.bigint", "test.never-settles"];
+    const jobs = (await Promise.all(names.map((name) => producer().enqueue(name, {})))).flat();
+    const outcomes = await waitForJobs(broker, jobs, { timeoutMs: 10_000 });
+    expect(outcomes.map((o) => [o.job.task, o.state, o.error])).toEqual([
+      ["test.throws-string", "failed", "plain string"],
+      ["test.throws-object", "failed", 'task threw a non-Error value: {"code":42}'],
+      ["test.circular", "failed", expect.stringContaining("not JSON-serialisable")],
+      ["test.bigint", "failed", expect.stringContaining("not JSON-serialisable")],
+      ["test.never-settles", "failed", "timed out after 300ms"],
+    ]);
+    const after = await waitForJobs(broker, await producer().enqueue("test.undefined", {}), { timeoutMs: 5000 });
+    expect(after[0]).toMatchObject({ state: "completed", result: null });
+  });
+
+  it("revokes a waiting job by removing it, and aborts a running one within a second", async () => {
+    await startWorker({ concurrency: 1 });
+    const [runningJob] = await producer().enqueue("test.slow", { ms: 10_000, label: "long" }, { targets: ["q1"] });
+    const [waitingJob] = await producer().enqueue("test.slow", { ms: 10, label: "never" }, { targets: ["q1"], delayMs: 60_000 });
+    await Bun.sleep(300);
+    const inspector = new Inspector(broker);
+    expect(await revokeJob(broker, await inspector.findJob(waitingJob!.id))).toMatchObject({ outcome: "removed", previous_state: "delayed" });
+    const revokedAt = Date.now();
+    expect(await revokeJob(broker, await inspector.findJob(runningJob!.id))).toMatchObject({ outcome: "aborting", previous_state: "active" });
+    const [outcome] = await waitForJobs(broker, [runningJob!], { timeoutMs: 5000, pollMs: 20 });
+    expect(outcome).toMatchObject({ state: "failed", error: "revoked" });
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(startOrder).toEqual(["long"]);
+  });
+
+  it("publishes heartbeats with slots, queues and current jobs, and removes them on close", async () => {
+    const handle = await startWorker({ concurrency: 2, role: "web", hostname: "w1", queues: "q1" });
+    await producer().enqueue("test.slow", { ms: 1500 }, { targets: ["web"] });
+    await Bun.sleep(1200);
+    const [worker] = await new Inspector(broker).workers();
+    expect(worker).toMatchObject({ hostname: "w1", role: "web", queues: ["q1", "web_q", "web_q.w1"], concurrency: 2, slots_in_use: 1 });
+    expect(worker?.current_jobs[0]).toMatchObject({ queue: "web_q.w1", task: "test.slow" });
+    await handle.close();
+    handles.length = 0;
+    expect(await new Inspector(broker).workers()).toEqual([]);
+  });
+
+  it("returns running jobs to their queue when the grace period ends", async () => {
+    const handle = await startWorker({ concurrency: 1, graceMs: 300 });
+    const [job] = await producer().enqueue("test.slow", { ms: 10_000 }, { targets: ["q1"] });
+    await Bun.sleep(300);
+    const closedAt = Date.now();
+    await handle.close();
+    handles.length = 0;
+    expect(Date.now() - closedAt).toBeLessThan(3000);
+    const stored = await new Inspector(broker).findJob(job!.id);
+    expect(await stored.getState()).toBe("waiting");
+    expect(stored.attemptsMade).toBe(0);
+  });
+
+  it("lets running jobs finish within the grace period", async () => {
+    const handle = await startWorker({ concurrency: 1, graceMs: 5000 });
+    const [job] = await producer().enqueue("test.slow", { ms: 600 }, { targets: ["q1"] });
+    await Bun.sleep(200);
+    await handle.close();
+    handles.length = 0;
+    expect(await (await new Inspector(broker).findJob(job!.id)).getState()).toBe("completed");
+  });
+});
