@@ -93,7 +93,8 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   } else {
     targets.push({ target: "", queue: registry.options(task).queue });
   }
-  const unique = new Map(targets.map((target) => [target.queue, target]));
+  const unique = new Map<string, ResolvedTarget>();
+  for (const target of targets) if (!unique.has(target.queue)) unique.set(target.queue, target);
   return { args: validated.value, targets: [...unique.values()] };
 }
 

@@ -218,7 +218,8 @@ export async function runCli(root: AnyCommand, argv: string[], rootName: string)
     await checkArguments(resolved);
     // Already resolved: run the command itself, so citty does not resolve subcommands again.
     await runCommand({ ...resolved.command, subCommands: undefined }, { rawArgs: resolved.rest });
-    return 0;
+    // A command that finished but reports failure (task --wait with a failed target) sets exitCode.
+    return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof UnknownCommand) {
       process.stderr.write(`${await usageText(error)}\n\n`);

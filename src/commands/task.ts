@@ -50,7 +50,7 @@ export default defineVerb({
     ["llmctl task llmctl.ping --wait", "probe the default queue"],
     ["llmctl task install nginx --targets webserver --wait", "one job per webserver host, wait for all"],
     ["llmctl task services.tasks.cleanup_workspaces dry_run=true --wait --json", "name=value arguments, JSON result"],
-    ["llmctl task shell --data '{\"argv\": [\"uptime\"]}' --targets database:any", "any one database host"],
+    ["llmctl task shell --targets database:any -- /bin/df -h /", "any one database host; after -- every word is an argument"],
   ],
   async run({ args }) {
     const words = args._.slice(1);

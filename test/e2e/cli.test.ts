@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBinary, llmctl } from "../helpers/cli.ts";
 import { tempDir, yaml } from "../helpers/files.ts";
+
+// Real servers and processes: five seconds (the default) is too short on a loaded machine.
+setDefaultTimeout(30_000);
 
 const files = tempDir();
 beforeAll(() => ensureBinary(), 120_000);
@@ -18,6 +21,15 @@ const SUBCOMMANDS = [
   ["config", "workers"],
   ["config", "schedules"],
   ["config", "schema"],
+  ["worker"],
+  ["task"],
+  ["task", "list"],
+  ["task", "status"],
+  ["job"],
+  ["job", "show"],
+  ["job", "logs"],
+  ["job", "retry"],
+  ["job", "revoke"],
 ];
 
 describe("dist/llmctl", () => {

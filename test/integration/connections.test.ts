@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { connectOrExplain, createRealConnection } from "../../src/broker/connections.ts";
 import { parseRedisUrl, type RealRedisTarget } from "../../src/config/redis-target.ts";
 import { RuntimeError } from "../../src/util/errors.ts";
 import { freePort, startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+
+// Real servers and processes: five seconds (the default) is too short on a loaded machine.
+setDefaultTimeout(30_000);
 
 let open: RedisServer;
 let guarded: RedisServer;

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { z } from "zod";
 import { openBroker, type Broker } from "../../src/broker/broker.ts";
 import { Inspector } from "../../src/broker/inspector.ts";
@@ -13,6 +13,9 @@ import { start, type WorkerHandle } from "../../src/worker/index.ts";
 import { FAIRNESS_ROTATE_MS } from "../../src/worker/dispatcher.ts";
 import { FIVE_QUEUES, loadedConfig } from "../helpers/config.ts";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+
+// Real servers and processes: five seconds (the default) is too short on a loaded machine.
+setDefaultTimeout(30_000);
 
 let redis: RedisServer;
 let broker: Broker;

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "bun:test";
+import { SlotGate } from "../../../src/worker/slots.ts";
+
+describe("SlotGate", () => {
+  it("grants up to its size and serves waiters in arrival order", async () => {
+    const gate = new SlotGate(2);
+    expect(await gate.acquire()).toBe(true);
+    expect(await gate.acquire()).toBe(true);
+    const order: string[] = [];
+    const first = gate.acquire().then(() => order.push("first"));
+    const second = gate.acquire().then(() => order.push("second"));
+    gate.release();
+    await first;
+    expect(order).toEqual(["first"]);
+    expect(gate.inUse).toBe(2);
+    gate.release();
+    await second;
+    expect(order).toEqual(["first", "second"]);
+  });
+
+  it("answers false to waiters once closed, and releases still count down", async () => {
+    const gate = new SlotGate(1);
+    await gate.acquire();
+    const waiting = gate.acquire();
+    gate.close();
+    expect(await waiting).toBe(false);
+    expect(await gate.acquire()).toBe(false);
+    gate.release();
+    expect(gate.inUse).toBe(0);
+  });
+});
