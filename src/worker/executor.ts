@@ -72,6 +72,7 @@ export class JobExecutor {
   };
 
   private async run(job: Job): Promise<unknown> {
+    const deps = this.deps;
     const queue = job.queueName;
     const id = job.id!;
     const task = this.deps.registry.get(job.name);
@@ -97,7 +98,7 @@ export class JobExecutor {
       );
     });
     aborted.catch(() => {}); // observed below; keeps an unraced rejection from being reported
-    const logger = this.deps.logger.child({ job: id, task: job.name, queue });
+    let logger: Logger | undefined; // a pino child costs more than a no-op job; most handlers never log
     const context: TaskContext = {
       args: validated.value,
       job: { id, name: job.name, queue, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, target: payload.meta.target },
@@ -108,7 +109,9 @@ export class JobExecutor {
       log: async (line) => {
         await job.log(line);
       },
-      logger,
+      get logger() {
+        return (logger ??= deps.logger.child({ job: id, task: job.name, queue }));
+      },
       worker: this.deps.worker,
       config: this.deps.config,
     };

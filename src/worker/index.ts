@@ -100,7 +100,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
 
   let renewal: LockRenewalThread | undefined;
   if (options.loaded.redis.kind === "redis") {
-    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs);
+    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency);
     renewal.listen({
       lost: (queue, jobId) => logger.error({ job: jobId, queue }, "lost the lock of a running job; another worker may run it"),
       error: (message) => logger.warn({ err: message }, "lock renewal failed"),

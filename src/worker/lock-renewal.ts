@@ -8,9 +8,10 @@
 import { LockManager, type Worker } from "bullmq";
 import type { RealRedisTarget } from "../config/redis-target.ts";
 import { RuntimeError } from "../util/errors.ts";
+import { LockTableWriter } from "./lock-table.ts";
 
 export type RenewalMessage =
-  | { type: "init"; target: RealRedisTarget; prefix: string; lockDurationMs: number; renewEveryMs: number }
+  | { type: "init"; target: RealRedisTarget; prefix: string; lockDurationMs: number; renewEveryMs: number; table: SharedArrayBuffer }
   | { type: "track"; queue: string; jobId: string; token: string }
   | { type: "untrack"; queue: string; jobId: string }
   | { type: "close" };
@@ -32,24 +33,45 @@ function threadEntry(): string {
 
 export class LockRenewalThread {
   private readonly thread: Worker;
+  private readonly table: LockTableWriter;
+  /** Jobs that did not fit the shared table and were sent by message. */
+  private readonly sent = new Set<string>();
   /** Resolves once the thread runs and has its connection. */
   readonly ready: Promise<void>;
   private onLost?: (queue: string, jobId: string) => void;
   private onError?: (message: string) => void;
 
-  constructor(target: RealRedisTarget, prefix: string, lockDurationMs: number) {
+  /** `slots`: how many jobs the process runs at once (the table holds twice that, for hand-overs). */
+  constructor(target: RealRedisTarget, prefix: string, lockDurationMs: number, slots: number) {
+    this.table = new LockTableWriter(slots * 2 + 4);
     this.thread = new globalThis.Worker(threadEntry()) as unknown as Worker;
     const thread = this.thread as unknown as globalThis.Worker;
     this.ready = new Promise((resolve, reject) => {
       thread.onerror = (event) => reject(new RuntimeError(`the lock renewal thread failed to start: ${event.message}`));
       thread.onmessage = (event: MessageEvent<RenewalReport>) => {
         if (event.data.type === "ready") resolve();
-        else if (event.data.type === "lost") this.onLost?.(event.data.queue, event.data.jobId);
+        else if (event.data.type === "lost" && this.isTracked(event.data.queue, event.data.jobId)) this.onLost?.(event.data.queue, event.data.jobId);
         else if (event.data.type === "error") this.onError?.(event.data.message);
       };
     });
     // Renew at a quarter of the lock duration: two renewals may fail before the lock expires.
-    this.send({ type: "init", target, prefix, lockDurationMs, renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)) });
+    this.send({ type: "init", target, prefix, lockDurationMs, renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)), table: this.table.table.buffer });
+  }
+
+  track(queue: string, jobId: string, token: string): void {
+    if (this.table.track({ queue, jobId, token })) return;
+    this.sent.add(`${queue}/${jobId}`);
+    this.send({ type: "track", queue, jobId, token });
+  }
+
+  untrack(queue: string, jobId: string): void {
+    if (this.table.untrack(queue, jobId)) return;
+    if (this.sent.delete(`${queue}/${jobId}`)) this.send({ type: "untrack", queue, jobId });
+  }
+
+  /** A "lost" report about a job that finished meanwhile is stale. */
+  private isTracked(queue: string, jobId: string): boolean {
+    return this.table.has(queue, jobId) || this.sent.has(`${queue}/${jobId}`);
   }
 
   listen(handlers: { lost: (queue: string, jobId: string) => void; error: (message: string) => void }): void {
@@ -57,7 +79,7 @@ export class LockRenewalThread {
     this.onError = handlers.error;
   }
 
-  send(message: RenewalMessage): void {
+  private send(message: RenewalMessage): void {
     (this.thread as unknown as globalThis.Worker).postMessage(message);
   }
 
@@ -90,13 +112,13 @@ export class ThreadedLockManager extends LockManager {
 
   override trackJob(jobId: string, token: string, ts: number, shouldCreateController?: boolean): ReturnType<LockManager["trackJob"]> {
     const controller = super.trackJob(jobId, token, ts, shouldCreateController);
-    if (jobId) this.thread.send({ type: "track", queue: this.queueName(), jobId, token });
+    if (jobId) this.thread.track(this.queueName(), jobId, token);
     return controller;
   }
 
   override untrackJob(jobId: string): void {
     super.untrackJob(jobId);
-    this.thread.send({ type: "untrack", queue: this.queueName(), jobId });
+    this.thread.untrack(this.queueName(), jobId);
   }
 
   private queueName(): string {
