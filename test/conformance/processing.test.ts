@@ -85,7 +85,7 @@ for (const backend of BACKENDS) {
       expect(await job.getState()).toBe("failed");
       expect(job.attemptsMade).toBe(4);
       expect(job.failedReason).toBe("attempt 4 fails");
-      expect(job.stacktrace.length).toBeGreaterThan(0);
+      expect(job.stacktrace?.length).toBeGreaterThan(0);
       expect(startedAt).toHaveLength(4);
       [60, 120, 240].forEach((delay, i) => {
         expect(startedAt[i + 1]! - failedAt[i]!).toBeGreaterThanOrEqual(delay);
