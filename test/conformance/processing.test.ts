@@ -15,9 +15,27 @@ setDefaultTimeout(30_000);
  */
 const CLOCK_SLACK_MS = 10;
 
+/**
+ * A retry is scheduled `delay` ms after the failure: at least that, and less than twice that
+ * (the slack is for the client work between the throw and BullMQ's Date.now()), so a fixed
+ * backoff cannot pass for an exponential one and the other way round.
+ */
+function expectScheduledDelay(actual: number, delay: number): void {
+  expect(actual).toBeGreaterThanOrEqual(delay);
+  expect(actual).toBeLessThan(2 * delay);
+}
+
 for (const backend of BACKENDS) {
   describe(`processing [${backend.name}]`, () => {
     const c = useBackend(backend);
+
+    /** The due times of the queue's retries, from the "delayed" events (delay = due timestamp). */
+    async function retryDueTimes(name: string): Promise<number[]> {
+      const events = await c.events(name);
+      const due: number[] = [];
+      events.on("delayed", ({ delay }: { jobId: string; delay: number }) => due.push(Number(delay)));
+      return due;
+    }
 
     it("runs at most `concurrency` jobs at once and uses all of it", async () => {
       const name = c.queueName("concurrency");
@@ -49,6 +67,7 @@ for (const backend of BACKENDS) {
     it("retries with a fixed backoff, waiting the delay before each attempt", async () => {
       const name = c.queueName("fixed");
       const queue = c.queue(name);
+      const dueAt = await retryDueTimes(name);
       const failedAt: number[] = [];
       const startedAt: number[] = [];
       c.worker(name, async (job) => {
@@ -67,11 +86,16 @@ for (const backend of BACKENDS) {
       expect(await job.getState()).toBe("completed");
       expect(startedAt).toHaveLength(3);
       for (let i = 0; i < 2; i++) expect(startedAt[i + 1]! - failedAt[i]!).toBeGreaterThanOrEqual(120);
+      // The retry was scheduled 120 ms after the failure each time (not growing).
+      await waitFor("two delayed events", () => dueAt.length >= 2);
+      expect(dueAt).toHaveLength(2);
+      for (let i = 0; i < 2; i++) expectScheduledDelay(dueAt[i]! - failedAt[i]!, 120);
     });
 
     it("retries with an exponential backoff (delay, 2×, 4×) and fails for good after the last attempt", async () => {
       const name = c.queueName("exponential");
       const queue = c.queue(name);
+      const dueAt = await retryDueTimes(name);
       const failedAt: number[] = [];
       const startedAt: number[] = [];
       c.worker(name, async (job) => {
@@ -87,8 +111,11 @@ for (const backend of BACKENDS) {
       expect(job.failedReason).toBe("attempt 4 fails");
       expect(job.stacktrace?.length).toBeGreaterThan(0);
       expect(startedAt).toHaveLength(4);
+      await waitFor("three delayed events", () => dueAt.length >= 3);
+      expect(dueAt).toHaveLength(3);
       [60, 120, 240].forEach((delay, i) => {
         expect(startedAt[i + 1]! - failedAt[i]!).toBeGreaterThanOrEqual(delay);
+        expectScheduledDelay(dueAt[i]! - failedAt[i]!, delay);
       });
     });
 
