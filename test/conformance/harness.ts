@@ -126,6 +126,20 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * Checks that `probe` stays true for `durationMs`, polling, and fails the moment it does not.
+ * Only for negatives ("nothing is fetched while paused"), which no event can signal; a test
+ * states positives with waitFor or nextEvent.
+ */
+export async function holdsFor(what: string, probe: () => Promise<boolean> | boolean, durationMs: number, intervalMs = 20): Promise<void> {
+  const until = Date.now() + durationMs;
+  while (Date.now() < until) {
+    if (!(await probe())) throw new Error(`expected ${what} for ${durationMs} ms, but it stopped holding`);
+    await Bun.sleep(intervalMs);
+  }
+  if (!(await probe())) throw new Error(`expected ${what} for ${durationMs} ms, but it stopped holding`);
+}
+
 /** Resolves with the arguments of the first `event` for which `accept` holds; fails after the timeout. */
 export function nextEvent<Args extends unknown[]>(
   emitter: { on(event: string, listener: (...args: any[]) => void): unknown; off(event: string, listener: (...args: any[]) => void): unknown },

@@ -5,7 +5,7 @@
 import { describe, expect, it, setDefaultTimeout } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { BACKENDS } from "./backends.ts";
-import { nextEvent, useBackend, waitFor } from "./harness.ts";
+import { holdsFor, nextEvent, useBackend, waitFor } from "./harness.ts";
 
 setDefaultTimeout(30_000);
 
@@ -130,6 +130,30 @@ for (const backend of BACKENDS) {
       await queue.resume();
       expect(await queue.isPaused()).toBe(false);
       await waitFor("the held job to complete", async () => (await queue.getJobCounts("completed")).completed === 1);
+      expect(processedAt).toHaveLength(1);
+      expect(processedAt[0]!).toBeGreaterThanOrEqual(resumedAt);
+    });
+
+    it("a paused worker fetches nothing until it is resumed", async () => {
+      const name = c.queueName("worker-pause");
+      const queue = c.queue(name);
+      const events = await c.events(name);
+      const processedAt: number[] = [];
+      const worker = c.worker(name, async () => {
+        processedAt.push(Date.now());
+      });
+      await worker.waitUntilReady();
+      await worker.pause();
+      expect(worker.isPaused()).toBe(true);
+      const waiting = nextEvent<[{ jobId: string }]>(events, "waiting");
+      await queue.add("w", {}, { jobId: "w1" });
+      await waiting;
+      // A running worker takes a job within milliseconds; a paused one leaves it for the window.
+      await holdsFor("w1 to stay waiting", async () => (await (await queue.getJob("w1"))!.getState()) === "waiting", 250);
+      expect(processedAt).toEqual([]);
+      const resumedAt = Date.now();
+      worker.resume();
+      await waitFor("w1 to complete", async () => (await queue.getJob("w1"))?.finishedOn);
       expect(processedAt).toHaveLength(1);
       expect(processedAt[0]!).toBeGreaterThanOrEqual(resumedAt);
     });
