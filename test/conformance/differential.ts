@@ -147,8 +147,9 @@ export async function dumpKeys(redis: Redis, prefix = PREFIX): Promise<Dump> {
         data = { type, value: (await redis.smembers(key)).sort() };
         break;
       case "zset": {
-        // ioredis 6 may hand WITHSCORES replies back as [member, score] pairs or flat; accept both.
-        const reply = (await redis.call("ZRANGE", key, "0", "-1", "WITHSCORES")) as unknown[];
+        // Typed methods, not redis.call: ioredis-mock has no `call`. ioredis 6 may hand WITHSCORES
+        // replies back as [member, score] pairs or flat; accept both.
+        const reply = (await redis.zrange(key, "0", "-1", "WITHSCORES")) as unknown[];
         const pairs: Array<[string, string]> = [];
         if (reply.every(Array.isArray)) {
           for (const [member, score] of reply as unknown[][]) pairs.push([String(member), String(score)]);
@@ -159,7 +160,7 @@ export async function dumpKeys(redis: Redis, prefix = PREFIX): Promise<Dump> {
         break;
       }
       case "stream": {
-        const entries = (await redis.call("XRANGE", key, "-", "+")) as Array<[string, string[]]>;
+        const entries = (await redis.xrange(key, "-", "+")) as Array<[string, string[]]>;
         data = { type, value: entries.map(([id, fields]) => [String(id), fields.map(String)]) };
         break;
       }
