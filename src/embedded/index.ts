@@ -4,6 +4,7 @@
  */
 import type { Redis } from "ioredis";
 import { EmbeddedRedis } from "./client.ts";
+import { loadSnapshot, startSnapshots, writeSnapshot } from "./snapshot.ts";
 import { StoreInternals } from "./store.ts";
 
 export interface EmbeddedStoreOptions {
@@ -22,13 +23,24 @@ export interface EmbeddedStore {
 }
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 5_000;
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 3_000;
+export { CorruptSnapshotError } from "./snapshot.ts";
 
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const store = new StoreInternals(options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
+  const path = options.snapshotPath;
+  // Loading throws for a corrupt file before any writer exists, so the file is never overwritten.
+  if (path) loadSnapshot(path, store.dataset);
+  const snapshots = path ? startSnapshots(path, store.dataset, options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS) : undefined;
+  let closed = false;
   return {
     connect: (connectOptions) => new EmbeddedRedis(store, connectOptions) as unknown as Redis,
     close: async () => {
+      if (closed) return;
+      closed = true;
       for (const client of [...store.clients]) client.disconnect();
+      snapshots?.stop();
+      if (path) writeSnapshot(path, store.dataset);
     },
   };
 }
