@@ -2,16 +2,14 @@
  * Commands ioredis-mock lacks or answers differently from Redis, as synchronous emulators
  * (`this` is the calling EmbeddedRedis). They are used by clients, pipelines and scripts alike.
  */
+import RedisMock from "ioredis-mock";
 import type { EmbeddedRedis } from "./client.ts";
 import { StatusReply } from "./lua-runtime.ts";
 import { streamCommands } from "./streams.ts";
 
 type Emulator = (this: EmbeddedRedis, ...args: string[]) => unknown;
 
-interface ZEntry {
-  score: number;
-  value: string;
-}
+import type { ZEntry } from "./dataset.ts";
 
 /** Redis score syntax: "-inf", "+inf", "(1.5" (exclusive), floats — not integers only. */
 export function parseScoreBound(text: string): { value: number; exclusive: boolean } {
@@ -26,15 +24,33 @@ function formatScore(score: number): string {
   return score === Infinity ? "inf" : score === -Infinity ? "-inf" : String(score);
 }
 
-function sortedEntries(map: Map<string, ZEntry>): ZEntry[] {
-  return [...map.values()].sort((a, b) => a.score - b.score || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+/** Redis rank arguments: negative counts from the end; the result is clamped like Redis does. */
+function rankRange(length: number, startText: string, stopText: string): [number, number] {
+  let start = Number(startText);
+  let stop = Number(stopText);
+  if (!Number.isInteger(start) || !Number.isInteger(stop)) throw new Error("ERR value is not an integer or out of range");
+  if (start < 0) start = Math.max(0, length + start);
+  if (stop < 0) stop = length + stop;
+  return [start, Math.min(stop, length - 1)];
+}
+
+function rankSlice(this: EmbeddedRedis, key: string, startText: string, stopText: string, reverse: boolean): ZEntry[] {
+  const sorted = this.data.get(key) instanceof Map ? this.store.dataset.sortedZset(key) : [];
+  const [start, stop] = rankRange(sorted.length, startText, stopText);
+  if (start > stop) return [];
+  if (!reverse) return sorted.slice(start, stop + 1);
+  return sorted.slice(sorted.length - 1 - stop, sorted.length - start).reverse();
+}
+
+function withScores(entries: ZEntry[], options: string[]): string[] {
+  return options.some((o) => o.toUpperCase() === "WITHSCORES") ? entries.flatMap((e) => [e.value, formatScore(e.score)]) : entries.map((e) => e.value);
 }
 
 function popMin(this: EmbeddedRedis, key: string, countText?: string): string[] {
   const map = this.data.get(key) as Map<string, ZEntry> | undefined;
   if (!(map instanceof Map)) return [];
   const count = countText === undefined ? 1 : Number(countText);
-  const popped = sortedEntries(map).slice(0, count);
+  const popped = this.store.dataset.sortedZset(key).slice(0, count);
   for (const entry of popped) map.delete(entry.value);
   this.data.set(key, map);
   return popped.flatMap((entry) => [entry.value, formatScore(entry.score)]);
@@ -45,6 +61,22 @@ let clientIds = 0;
 export const embeddedCommands: Record<string, Emulator> = {
   ...streamCommands,
   zpopmin: popMin,
+
+  zrange(key, start, stop, ...options) {
+    if (options.some((o) => /^(BYSCORE|BYLEX|REV|LIMIT)$/i.test(o))) return RedisMock.commands.zrange!.call(this, key, start, stop, ...options);
+    return withScores(rankSlice.call(this, key!, start!, stop!, false), options);
+  },
+  zrevrange(key, start, stop, ...options) {
+    return withScores(rankSlice.call(this, key!, start!, stop!, true), options);
+  },
+  zremrangebyrank(key, start, stop) {
+    const doomed = rankSlice.call(this, key!, start!, stop!, false);
+    if (doomed.length === 0) return 0;
+    const map = this.data.get(key) as Map<string, ZEntry>;
+    for (const entry of doomed) map.delete(entry.value);
+    this.data.set(key, map);
+    return doomed.length;
+  },
 
   zlexcount(key, min, max) {
     const map = this.data.get(key) as Map<string, ZEntry> | undefined;
@@ -192,7 +224,7 @@ function rangeByScore(this: EmbeddedRedis, key: string, min: string, max: string
   if (!(map instanceof Map)) return [];
   const low = parseScoreBound(min);
   const high = parseScoreBound(max);
-  let entries = sortedEntries(map).filter(({ score }) =>
+  let entries = this.store.dataset.sortedZset(key).filter(({ score }) =>
     (low.exclusive ? score > low.value : score >= low.value) && (high.exclusive ? score < high.value : score <= high.value));
   if (reverse) entries.reverse();
   const upper = options.map((o) => o.toUpperCase());
@@ -202,5 +234,5 @@ function rangeByScore(this: EmbeddedRedis, key: string, min: string, max: string
     const count = Number(options[limitAt + 2]);
     entries = entries.slice(offset, count < 0 ? undefined : offset + count);
   }
-  return upper.includes("WITHSCORES") ? entries.flatMap((e) => [e.value, formatScore(e.score)]) : entries.map((e) => e.value);
+  return withScores(entries, options);
 }

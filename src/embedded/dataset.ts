@@ -41,6 +41,16 @@ export class Expires {
   }
 }
 
+export interface ZEntry {
+  score: number;
+  value: string;
+}
+
+/** Redis orders a zset by score, then by member bytes. */
+export function compareZEntries(a: ZEntry, b: ZEntry): number {
+  return a.score - b.score || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+}
+
 function isEmptyContainer(value: unknown): boolean {
   if (Array.isArray(value)) return value.length === 0;
   if (value instanceof Map || value instanceof Set) return value.size === 0;
@@ -92,6 +102,7 @@ export class Dataset {
   delete(key: string): void {
     this.expires.delete(key);
     if (this.values.delete(key)) this.changed(key);
+    else this.sortedCache.delete(key);
   }
 
   keys(): string[] {
@@ -103,6 +114,7 @@ export class Dataset {
   }
 
   clear(): void {
+    this.sortedCache.clear();
     this.values.clear();
     this.expires.clear();
     this.version++;
@@ -112,7 +124,21 @@ export class Dataset {
     return this;
   }
 
+  /** Sorted members of a zset, re-sorted only after the key changed (ioredis-mock sorted with lodash on every range query). */
+  sortedZset(key: string): ZEntry[] {
+    const cached = this.sortedCache.get(key);
+    if (cached) return cached;
+    const map = this.get(key);
+    if (!(map instanceof Map)) return [];
+    const sorted = [...(map as Map<string, ZEntry>).values()].sort(compareZEntries);
+    this.sortedCache.set(key, sorted);
+    return sorted;
+  }
+
+  private readonly sortedCache = new Map<string, ZEntry[]>();
+
   private changed(key: string): void {
+    this.sortedCache.delete(key);
     this.version++;
     this.events.emit("modified", key);
   }

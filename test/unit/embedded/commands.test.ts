@@ -101,3 +101,19 @@ describe("embedded commands", () => {
     expect(copy.constructor).toBe(redis.constructor);
   });
 });
+
+describe("embedded zset ranges", () => {
+  it("answers ZRANGE, ZREVRANGE and ZREMRANGEBYRANK by rank, also after changes", async () => {
+    const s = await open();
+    const redis = s.connect();
+    await redis.zadd("z", 3, "c", 1, "a", 2, "b", 2, "aa");
+    expect(await redis.zrange("z", 0, -1)).toEqual(["a", "aa", "b", "c"]);
+    expect(await redis.zrange("z", -2, -1, "WITHSCORES")).toEqual(["b", "2", "c", "3"]);
+    expect(await redis.zrevrange("z", 0, 1)).toEqual(["c", "b"]);
+    await redis.zadd("z", 0, "first");
+    expect(await redis.zrange("z", 0, 0)).toEqual(["first"]);
+    expect(await redis.zremrangebyrank("z", 0, 1)).toBe(2);
+    expect(await redis.zrange("z", 0, -1)).toEqual(["aa", "b", "c"]);
+    expect(await redis.zrange("z", 5, 10)).toEqual([]);
+  });
+});
