@@ -111,9 +111,9 @@ describe("embedded zset ranges", () => {
     expect(await redis.zrange("z", -2, -1, "WITHSCORES")).toEqual(["b", "2", "c", "3"]);
     expect(await redis.zrevrange("z", 0, 1)).toEqual(["c", "b"]);
     await redis.zadd("z", 0, "first");
-    expect(await redis.zrange("z", 0, 0)).toEqual(["first"]);
+    expect(await redis.zrange("z", "0", "0")).toEqual(["first"]);
     expect(await redis.zremrangebyrank("z", 0, 1)).toBe(2);
-    expect(await redis.zrange("z", 0, -1)).toEqual(["aa", "b", "c"]);
-    expect(await redis.zrange("z", 5, 10)).toEqual([]);
+    expect(await redis.zrange("z", "0", "-1")).toEqual(["aa", "b", "c"]);
+    expect(await redis.zrange("z", "5", "10")).toEqual([]);
   });
 });
