@@ -107,9 +107,9 @@ describe("embedded zset ranges", () => {
     const s = await open();
     const redis = s.connect();
     await redis.zadd("z", 3, "c", 1, "a", 2, "b", 2, "aa");
-    expect(await redis.zrange("z", 0, -1)).toEqual(["a", "aa", "b", "c"]);
-    expect(await redis.zrange("z", -2, -1, "WITHSCORES")).toEqual(["b", "2", "c", "3"]);
-    expect(await redis.zrevrange("z", 0, 1)).toEqual(["c", "b"]);
+    expect(await redis.zrange("z", "0", "-1")).toEqual(["a", "aa", "b", "c"]);
+    expect(await redis.zrange("z", "-2", "-1", "WITHSCORES")).toEqual(["b", "2", "c", "3"]);
+    expect(await redis.zrevrange("z", "0", "1")).toEqual(["c", "b"]);
     await redis.zadd("z", 0, "first");
     expect(await redis.zrange("z", "0", "0")).toEqual(["first"]);
     expect(await redis.zremrangebyrank("z", 0, 1)).toBe(2);
