@@ -9,7 +9,7 @@ import { streamCommands } from "./streams.ts";
 
 type Emulator = (this: EmbeddedRedis, ...args: string[]) => unknown;
 
-import type { ZEntry } from "./dataset.ts";
+import { compareZEntries, type ZEntry } from "./dataset.ts";
 
 /** Redis score syntax: "-inf", "+inf", "(1.5" (exclusive), floats — not integers only. */
 export function parseScoreBound(text: string): { value: number; exclusive: boolean } {
@@ -42,6 +42,18 @@ function rankSlice(this: EmbeddedRedis, key: string, startText: string, stopText
   return sorted.slice(sorted.length - 1 - stop, sorted.length - start).reverse();
 }
 
+/** Where `entry` goes in `sorted` (binary search by score, then member). */
+function insertionPoint(sorted: ZEntry[], entry: ZEntry): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareZEntries(sorted[middle]!, entry) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 function withScores(entries: ZEntry[], options: string[]): string[] {
   return options.some((o) => o.toUpperCase() === "WITHSCORES") ? entries.flatMap((e) => [e.value, formatScore(e.score)]) : entries.map((e) => e.value);
 }
@@ -52,7 +64,7 @@ function popMin(this: EmbeddedRedis, key: string, countText?: string): string[] 
   const count = countText === undefined ? 1 : Number(countText);
   const popped = this.store.dataset.sortedZset(key).slice(0, count);
   for (const entry of popped) map.delete(entry.value);
-  this.data.set(key, map);
+  this.store.dataset.setZsetSorted(key, map, (sorted) => sorted.slice(popped.length));
   return popped.flatMap((entry) => [entry.value, formatScore(entry.score)]);
 }
 
@@ -74,7 +86,8 @@ export const embeddedCommands: Record<string, Emulator> = {
     if (doomed.length === 0) return 0;
     const map = this.data.get(key) as Map<string, ZEntry>;
     for (const entry of doomed) map.delete(entry.value);
-    this.data.set(key, map);
+    const gone = new Set(doomed);
+    this.store.dataset.setZsetSorted(key!, map, (sorted) => sorted.filter((entry) => !gone.has(entry)));
     return doomed.length;
   },
 
@@ -105,6 +118,7 @@ export const embeddedCommands: Record<string, Emulator> = {
     let added = 0;
     let changed = 0;
     let last: number | null = null;
+    const updates: Array<[ZEntry | undefined, ZEntry]> = [];
     for (let i = 0; i < args.length; i += 2) {
       const score = parseScoreBound(args[i]!).value;
       const value = args[i + 1]!;
@@ -114,10 +128,20 @@ export const embeddedCommands: Record<string, Emulator> = {
       if (current && ((flags.has("GT") && !(next > current.score)) || (flags.has("LT") && !(next < current.score)))) continue;
       if (!current) added++;
       else if (current.score !== next) changed++;
-      map.set(value, { score: next, value });
+      const entry = { score: next, value };
+      map.set(value, entry);
+      updates.push([current, entry]);
       last = next;
     }
-    this.data.set(key, map);
+    this.store.dataset.setZsetSorted(key!, map, (sorted) => {
+      let result = sorted;
+      for (const [previous, entry] of updates) {
+        if (previous) result = result.filter((e) => e !== previous);
+        else if (result === sorted) result = sorted.slice();
+        result.splice(insertionPoint(result, entry), 0, entry);
+      }
+      return result;
+    });
     if (flags.has("INCR")) return last === null ? null : formatScore(last);
     return flags.has("CH") ? added + changed : added;
   },

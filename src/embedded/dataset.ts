@@ -137,6 +137,16 @@ export class Dataset {
 
   private readonly sortedCache = new Map<string, ZEntry[]>();
 
+  /**
+   * Stores a zset changed by `update` and keeps its sorted view instead of re-sorting: BullMQ
+   * adds one member and trims a few per job to sets of thousands (completed, failed).
+   */
+  setZsetSorted(key: string, map: Map<string, ZEntry>, update: (sorted: ZEntry[]) => ZEntry[]): void {
+    const cached = this.sortedCache.get(key);
+    this.set(key, map);
+    if (cached && map.size > 0) this.sortedCache.set(key, update(cached));
+  }
+
   private changed(key: string): void {
     this.sortedCache.delete(key);
     this.version++;

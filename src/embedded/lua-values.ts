@@ -4,7 +4,7 @@
  * byte strings and tables. Lua strings are byte arrays here, so msgpack payloads in ARGV stay
  * binary-safe.
  */
-import { lua, to_luastring, to_jsstring } from "fengari";
+import { lua, to_luastring } from "fengari";
 
 type LuaState = unknown;
 
@@ -55,8 +55,11 @@ export function toBytes(L: LuaState, index: number): Uint8Array {
   return lua.lua_tolstring(L, index);
 }
 
+const utf8 = new TextDecoder();
+
+/** Bun's native decoder is several times faster than fengari's to_jsstring loop. */
 export function toJsString(L: LuaState, index: number): string {
-  return to_jsstring(lua.lua_tolstring(L, index));
+  return utf8.decode(lua.lua_tolstring(L, index));
 }
 
 /**
