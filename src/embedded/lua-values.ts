@@ -4,13 +4,15 @@
  * byte strings and tables. Lua strings are byte arrays here, so msgpack payloads in ARGV stay
  * binary-safe.
  */
-import { lua, to_luastring } from "fengari";
+import { lua } from "fengari";
 
 type LuaState = unknown;
 
-/** Pushes a byte string (a Buffer stays byte-exact, a JS string is UTF-8 encoded). */
+const encoder = new TextEncoder();
+
+/** Pushes a byte string (a Buffer stays byte-exact, a JS string is UTF-8 encoded natively). */
 export function pushString(L: LuaState, value: string | Uint8Array): void {
-  lua.lua_pushstring(L, typeof value === "string" ? to_luastring(value) : value);
+  lua.lua_pushstring(L, typeof value === "string" ? encoder.encode(value) : value);
 }
 
 /** Lua 5.1 (Redis) numbers are doubles; fengari keeps 32-bit integers apart from floats. */
