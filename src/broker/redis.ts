@@ -5,7 +5,6 @@
  */
 import type { Redis } from "ioredis";
 import { describeRedisTarget, type RedisTarget } from "../config/redis-target.ts";
-import { UsageError } from "../util/errors.ts";
 import { connectOrExplain, createRealConnection, type ConnectionOptions } from "./connections.ts";
 
 export interface RedisProvider {
@@ -20,10 +19,15 @@ export interface RedisProvider {
 
 export async function openRedisProvider(target: RedisTarget): Promise<RedisProvider> {
   if (target.kind === "embedded") {
-    throw new UsageError(
-      "the embedded store is not available in this build",
-      "set LLMCTL_REDIS_URL to a Redis server (redis://host:6379/0)",
-    );
+    // Imported lazily: the Lua VM and ioredis-mock are only loaded by processes that use them.
+    const { openEmbeddedStore } = await import("../embedded/index.ts");
+    const store = await openEmbeddedStore({ snapshotPath: target.path });
+    return {
+      kind: "embedded",
+      description: describeRedisTarget(target),
+      connect: (options) => store.connect({ name: options.name }),
+      close: () => store.close(),
+    };
   }
   const probe = await connectOrExplain(target, { purpose: "command", name: "llmctl:probe" });
   probe.disconnect();

@@ -4,7 +4,7 @@
  * normalisations listed in NORMALISATIONS are applied.
  */
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
-import { EMBEDDED_AVAILABLE, embeddedBackend, redisBackend, type Backend, type BackendHandle } from "./backends.ts";
+import { embeddedBackend, redisBackend, type Backend, type BackendHandle } from "./backends.ts";
 import { diffDumps, dumpKeys, normalise, runScenario, type Dump, type ScenarioResult } from "./differential.ts";
 
 setDefaultTimeout(30_000);
@@ -88,21 +88,18 @@ describe("differential check", () => {
     expect(diffDumps(reference.raw, reference.dump).length).toBeGreaterThan(0);
   });
 
-  // MERGE NOTE: once src/embedded/ is merged this block must be unconditional (see backends.ts).
-  if (EMBEDDED_AVAILABLE) {
-    describe("embedded store", () => {
-      let embedded: Run;
-      beforeAll(async () => {
-        embedded = await runOn(embeddedBackend);
-      });
-
-      it("fetches the jobs in the same order as redis", () => {
-        expect(embedded.result).toEqual(reference.result);
-      });
-
-      it("leaves the same keys, types and values as redis", () => {
-        expect(diffDumps(reference.dump, embedded.dump, ["redis", "embedded"])).toEqual([]);
-      });
+  describe("embedded store", () => {
+    let embedded: Run;
+    beforeAll(async () => {
+      embedded = await runOn(embeddedBackend);
     });
-  }
+
+    it("fetches the jobs in the same order as redis", () => {
+      expect(embedded.result).toEqual(reference.result);
+    });
+
+    it("leaves the same keys, types and values as redis", () => {
+      expect(diffDumps(reference.dump, embedded.dump, ["redis", "embedded"])).toEqual([]);
+    });
+  });
 });

@@ -209,6 +209,15 @@ export const NORMALISATIONS: Normalisation[] = [
     },
   },
   {
+    what: "key order inside JSON objects written by scripts (job hash field opts)",
+    reason:
+      "cjson.encode writes a Lua table's keys in the table's internal hash order, which differs between Redis' Lua 5.1 and the embedded store's fengari; JSON object order carries no meaning and BullMQ reads the field with JSON.parse. Keys are sorted; every key and value is still compared",
+    apply(_key, entry) {
+      if (entry.data.type !== "hash" || entry.data.value.opts === undefined) return entry;
+      return { ...entry, data: { type: "hash", value: { ...entry.data.value, opts: sortedJson(entry.data.value.opts) } } };
+    },
+  },
+  {
     what: "stream entry ids (events stream)",
     reason: "XADD * ids are <ms>-<seq> from the server clock; they are checked to increase, then replaced by their position",
     apply(key, entry) {
@@ -221,6 +230,20 @@ export const NORMALISATIONS: Normalisation[] = [
     },
   },
 ];
+
+function sortedJson(text: string): string {
+  const sort = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sort)
+      : value !== null && typeof value === "object"
+        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, sort(v)]))
+        : value;
+  try {
+    return JSON.stringify(sort(JSON.parse(text)));
+  } catch {
+    return text; // not JSON: compared as written
+  }
+}
 
 function compareStreamIds(a: string, b: string): number {
   const [am = 0n, as = 0n] = a.split("-").map(BigInt);

@@ -1,0 +1,46 @@
+/**
+ * The embedded store: an in-process, Redis-compatible dataset that BullMQ runs on unchanged.
+ * See docs/embedded-store.md for what it supports and how it differs from Redis.
+ */
+import type { Redis } from "ioredis";
+import { EmbeddedRedis } from "./client.ts";
+import { loadSnapshot, startSnapshots, writeSnapshot } from "./snapshot.ts";
+import { StoreInternals } from "./store.ts";
+
+export interface EmbeddedStoreOptions {
+  /** Snapshot file; without it the data lives in memory only. */
+  snapshotPath?: string;
+  snapshotIntervalMs?: number;
+  /** A script running longer than this is stopped with a BUSY error (default 5000). */
+  scriptTimeoutMs?: number;
+}
+
+export interface EmbeddedStore {
+  /** An ioredis-compatible connection sharing the store's dataset. */
+  connect(options?: { name?: string }): Redis;
+  /** Closes every connection and writes the final snapshot. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SCRIPT_TIMEOUT_MS = 5_000;
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 3_000;
+export { CorruptSnapshotError } from "./snapshot.ts";
+
+export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
+  const store = new StoreInternals(options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
+  const path = options.snapshotPath;
+  // Loading throws for a corrupt file before any writer exists, so the file is never overwritten.
+  if (path) loadSnapshot(path, store.dataset);
+  const snapshots = path ? startSnapshots(path, store.dataset, options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS) : undefined;
+  let closed = false;
+  return {
+    connect: (connectOptions) => new EmbeddedRedis(store, connectOptions) as unknown as Redis,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      for (const client of [...store.clients]) client.disconnect();
+      snapshots?.stop();
+      if (path) writeSnapshot(path, store.dataset);
+    },
+  };
+}

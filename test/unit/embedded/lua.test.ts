@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { pack } from "msgpackr";
+import { openEmbeddedStore, type EmbeddedStore } from "../../../src/embedded/index.ts";
+
+let store: EmbeddedStore | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+async function client() {
+  store = await openEmbeddedStore();
+  return store.connect();
+}
+
+describe("embedded Lua runtime", () => {
+  it("does arithmetic beyond 32 bits as Redis' doubles do", async () => {
+    const redis = await client();
+    expect(await redis.eval("return tostring(math.floor(1700000000123/1000)*1000)", 0)).toBe("1700000000000");
+    expect(await redis.eval("return tostring(0x100000000)", 0)).toBe("4294967296");
+    expect(await redis.eval("return 2147483647 + 1", 0)).toBe(2147483648);
+    expect(await redis.eval("return tostring(3.0)", 0)).toBe("3");
+  });
+
+  it("converts redis.call replies by Redis' rules", async () => {
+    const redis = await client();
+    await redis.set("s", "v");
+    expect(await redis.eval("return redis.call('TYPE', KEYS[1])['ok']", 1, "s")).toBe("string");
+    expect(await redis.eval("return redis.call('GET', 'missing') == false and 1 or 0", 0)).toBe(1);
+    expect(await redis.eval("local r = redis.call('SET', 'a', '1'); return r.ok", 0)).toBe("OK");
+    await redis.rpush("l", "x", "y");
+    expect(await redis.eval("local t = redis.call('LRANGE', 'l', 0, -1); return #t", 0)).toBe(2);
+    await redis.hset("h", "f", "1");
+    expect(await redis.eval("return redis.call('HGETALL', 'h')", 0)).toEqual(["f", "1"]);
+  });
+
+  it("converts script return values by Redis 7's rules", async () => {
+    const redis = await client();
+    expect(await redis.eval("return 3.99", 0)).toBe(3);
+    expect(await redis.eval("return {1, 'a', nil, 'b'}", 0)).toEqual([1, "a"]);
+    expect(await redis.eval("return false", 0)).toBeNull();
+    expect(await redis.eval("return redis.status_reply('FINE')", 0)).toBe("FINE");
+    await expect(redis.eval("return redis.error_reply('MYERR bad')", 0)).rejects.toThrow("MYERR bad");
+    await redis.set("word", "abc");
+    expect(await redis.eval("local r = redis.pcall('INCR', 'word'); return r.err", 0)).toBe("ERR value is not an integer or out of range");
+    expect(await redis.get("word")).toBe("abc");
+  });
+
+  it("passes Buffers in ARGV as byte strings and decodes them with cmsgpack", async () => {
+    const redis = await client();
+    const packed = pack({ id: "x", n: 5, list: [1, 2] });
+    expect(await redis.eval("local o = cmsgpack.unpack(ARGV[1]); return o.id .. o.n .. #o.list", 0, packed)).toBe("x52");
+    expect(await redis.eval("return cjson.encode(cjson.decode(ARGV[1]))", 0, '{"a":[1,2],"b":"c"}')).toBe('{"a":[1,2],"b":"c"}');
+    expect(await redis.eval("return bit.band(12, 10) + bit.bor(1, 2)", 0)).toBe(11);
+  });
+
+  it("makes globals read-only and undefined globals an error, as Redis 7 does", async () => {
+    const redis = await client();
+    await expect(redis.eval("x = 1", 0)).rejects.toThrow(/readonly/);
+    await expect(redis.eval("return undefinedThing", 0)).rejects.toThrow(/nonexistent global/);
+    expect(await redis.eval("local y = 2; return y", 0)).toBe(2);
+  });
+
+  it("compiles a script once and gives each call a fresh environment", async () => {
+    const redis = await client();
+    redis.defineCommand("counter", { numberOfKeys: 0, lua: "local n = (ARGV[1] or '0') return n" });
+    const sha = (await redis.script("LOAD", "return ARGV[1]")) as string;
+    expect(await redis.evalsha(sha, 0, "a")).toBe("a");
+    expect(await redis.evalsha(sha, 0, "b")).toBe("b");
+    expect(await redis.script("EXISTS", sha)).toEqual([1]);
+    await expect(redis.evalsha("0".repeat(40), 0)).rejects.toThrow(/NOSCRIPT/);
+  });
+
+  it("stops a runaway script with a BUSY error and keeps working", async () => {
+    store = await openEmbeddedStore({ scriptTimeoutMs: 50 });
+    const redis = store.connect();
+    const started = Date.now();
+    await expect(redis.eval("while true do end", 0)).rejects.toThrow(/BUSY/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await redis.eval("return 1", 0)).toBe(1);
+  });
+});
