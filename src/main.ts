@@ -25,6 +25,7 @@ const root = defineVerb({
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
     task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./commands/task.ts")),
     job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./commands/job.ts")),
+    doctor: lazyVerb("Check the config, the Redis server's settings and the embedded store", () => import("./commands/doctor.ts")),
     config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
   },
   examples: [

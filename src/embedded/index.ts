@@ -4,6 +4,8 @@
  */
 import type { Redis } from "ioredis";
 import { EmbeddedRedis } from "./client.ts";
+import { existsSync, statSync } from "node:fs";
+import { Dataset } from "./dataset.ts";
 import { loadSnapshot, startSnapshots, writeSnapshot } from "./snapshot.ts";
 import { StoreInternals } from "./store.ts";
 
@@ -43,4 +45,18 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       if (path) writeSnapshot(path, store.dataset);
     },
   };
+}
+
+export interface SnapshotSummary {
+  exists: boolean;
+  keys: number;
+  bytes: number;
+}
+
+/** Reads a snapshot into a scratch dataset without opening a store: nothing is written. Throws CorruptSnapshotError. */
+export function inspectSnapshot(path: string): SnapshotSummary {
+  if (!existsSync(path)) return { exists: false, keys: 0, bytes: 0 };
+  const scratch = new Dataset();
+  loadSnapshot(path, scratch);
+  return { exists: true, keys: scratch.keys().length, bytes: statSync(path).size };
 }

@@ -22,6 +22,7 @@ const SUBCOMMANDS = [
   ["config", "schedules"],
   ["config", "schema"],
   ["worker"],
+  ["doctor"],
   ["task"],
   ["task", "list"],
   ["task", "status"],
