@@ -4,7 +4,7 @@
  * completion), so the three cannot drift apart.
  */
 import { z } from "zod";
-import { isDuration } from "../util/duration.ts";
+import { isDuration, parseDurationMs } from "../util/duration.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -55,15 +55,38 @@ export const roleSchema = z
 export const catchupPolicy = z.enum(["skip", "once", "all"]);
 export const overlapPolicy = z.enum(["allow", "skip"]);
 
+const targetList = z
+  .array(z.string().min(1))
+  .describe("role names (one job per host), 'role:any' (one job for any host) or queue names; default: the task's queue");
+
+export const STEP_NAME = /^[A-Za-z0-9_-]+$/;
+
+export const workflowStepSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(STEP_NAME, "step names use letters, digits, '_' and '-'")
+      .max(60)
+      .optional()
+      .describe("label of the step in the workflow's result (default: step1, step2, …)"),
+    task: taskName.describe("the task this step runs"),
+    args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
+    targets: targetList.optional(),
+  })
+  .describe("one step of a workflow: runs only after every target of the previous step succeeded");
+
 export const scheduleSchema = z.strictObject({
   cron: z.string().min(1).describe("5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first"),
   timezone: z.string().min(1).default("UTC").describe("IANA time zone the cron is evaluated in, e.g. Europe/Berlin"),
-  task: taskName.describe("the task to dispatch"),
-  args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
-  targets: z
-    .array(z.string().min(1))
+  task: taskName.optional().describe("the task to dispatch (or give steps instead)"),
+  steps: z
+    .array(workflowStepSchema)
+    .min(1, "a workflow needs at least one step")
+    .max(50)
     .optional()
-    .describe("role names (one job per host), 'role:any' (one job for any host) or queue names; default: the task's queue"),
+    .describe("a workflow instead of one task: steps run in order, each after every target of the previous one succeeded"),
+  args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
+  targets: targetList.optional(),
   description: z.string().optional(),
   enabled: z.boolean().default(true),
   catchup: catchupPolicy
@@ -121,6 +144,23 @@ export const workerSettingsSchema = z.strictObject({
   stalled_interval: duration.default("30s").describe("how often each worker looks for jobs whose worker died"),
 });
 
+/** A duration between `min` and `max` milliseconds, for settings where a tiny or huge value is a mistake. */
+function boundedDuration(minMs: number, maxMs: number, range: string) {
+  return duration.refine((value) => {
+    const ms = parseDurationMs(value);
+    return ms === undefined || (ms >= minMs && ms <= maxMs); // an unparsable value is reported by `duration` already
+  }, `expected a duration from ${range}`);
+}
+
+export const beatSettingsSchema = z.strictObject({
+  lease_ttl: boundedDuration(1_000, 300_000, "1s to 5m")
+    .default("10s")
+    .describe("how long the active beat's lease lasts without renewal; a standby takes over within it when the active beat dies"),
+  heartbeat: boundedDuration(500, 300_000, "500ms to 5m")
+    .default("5s")
+    .describe("how often a beat publishes its heartbeat (it expires after 3 beats)"),
+});
+
 export const workspacesSchema = z.strictObject({
   root: z.string().min(1).default("/var/lib/llmctl/workspaces").describe("directory holding one sub-directory per workspace"),
   max_age: duration.default("7d").describe("services.tasks.cleanup_workspaces removes workspaces not modified for this long"),
@@ -164,6 +204,7 @@ export const configSchema = z
     tasks: z.record(taskName, taskOptionsSchema).default({}).describe("per-task options, and command tasks (kind: command)"),
     tasks_dir: z.string().min(1).optional().describe("directory of .ts/.js modules, each exporting defineTask(...), loaded at start"),
     worker: workerSettingsSchema.prefault({}),
+    beat: beatSettingsSchema.prefault({}),
     workspaces: workspacesSchema.prefault({}),
     shell: shellSchema.prefault({}),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), environmentSchema).default({}),
@@ -175,6 +216,9 @@ export type ConfigFile = z.output<typeof configSchema>;
 export type RedisSection = z.output<typeof redisSchema>;
 export type Role = z.output<typeof roleSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
+export type WorkflowStep = z.output<typeof workflowStepSchema>;
+export type WorkflowStepInput = z.input<typeof workflowStepSchema>;
+export type BeatSettings = z.output<typeof beatSettingsSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
 export type ArgSpec = z.output<typeof argSpecSchema>;
 export type WorkerSettings = z.output<typeof workerSettingsSchema>;
