@@ -27,6 +27,8 @@ export interface EnqueueOptions {
   source?: JobSource;
   schedule?: string;
   fireTime?: Date;
+  /** Makes the jobs children of a running job (the workflow engine); see job-children.ts. */
+  parent?: { parent: { id: string; queue: string }; ignoreDependencyOnFailure: true };
 }
 
 export interface EnqueuedJob {
@@ -98,6 +100,59 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   return { args: validated.value, targets: [...unique.values()] };
 }
 
+/**
+ * The BullMQ jobs one enqueue adds: one per resolved target, each carrying llmctl's payload, the
+ * task's retry options and the retention limits. Job ids are `options.jobId` (with -<hostname>
+ * or -<index> for a fan-out) or new UUIDv7s.
+ */
+export function buildJobs(registry: TaskRegistry, task: string, plan: EnqueuePlan, options: EnqueueOptions = {}): FlowJob[] {
+  const taskOptions = registry.options(task);
+  const now = new Date().toISOString();
+  const fanOut = plan.targets.length > 1;
+  return plan.targets.map((target, index) => {
+    const payload: JobPayload = {
+      args: plan.args,
+      meta: {
+        source: options.source ?? "api",
+        enqueued_at: now,
+        ...(target.target ? { target: target.target } : {}),
+        ...(target.role ? { role: target.role } : {}),
+        ...(target.hostname ? { hostname: target.hostname } : {}),
+        ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
+        ...(options.schedule ? { schedule: options.schedule } : {}),
+        ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
+      },
+    };
+    const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
+    return {
+      name: task,
+      queueName: target.queue,
+      data: payload,
+      opts: {
+        jobId,
+        attempts: options.attempts ?? taskOptions.attempts,
+        backoff: taskOptions.backoff,
+        delay: options.delayMs,
+        priority: options.priority ?? taskOptions.priority,
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+        ...options.parent,
+      },
+    };
+  });
+}
+
+/** What callers get back for the jobs of buildJobs (ids as built, targets as resolved). */
+export function describeJobs(task: string, plan: EnqueuePlan, jobs: FlowJob[]): EnqueuedJob[] {
+  return jobs.map((job, index) => ({
+    id: job.opts!.jobId!,
+    queue: plan.targets[index]!.queue,
+    task,
+    ...(plan.targets[index]!.target ? { target: plan.targets[index]!.target } : {}),
+    ...(plan.targets[index]!.hostname ? { hostname: plan.targets[index]!.hostname } : {}),
+  }));
+}
+
 export class Producer {
   constructor(
     private readonly broker: Broker,
@@ -106,46 +161,8 @@ export class Producer {
 
   async enqueue(task: string, args: unknown, options: EnqueueOptions = {}): Promise<EnqueuedJob[]> {
     const plan = planEnqueue(this.broker.config, this.registry, task, args, options);
-    const taskOptions = this.registry.options(task);
-    const now = new Date().toISOString();
-    const fanOut = plan.targets.length > 1;
-    const flows: FlowJob[] = plan.targets.map((target, index) => {
-      const payload: JobPayload = {
-        args: plan.args,
-        meta: {
-          source: options.source ?? "api",
-          enqueued_at: now,
-          ...(target.target ? { target: target.target } : {}),
-          ...(target.role ? { role: target.role } : {}),
-          ...(target.hostname ? { hostname: target.hostname } : {}),
-          ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
-          ...(options.schedule ? { schedule: options.schedule } : {}),
-          ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
-        },
-      };
-      const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
-      return {
-        name: task,
-        queueName: target.queue,
-        data: payload,
-        opts: {
-          jobId,
-          attempts: options.attempts ?? taskOptions.attempts,
-          backoff: taskOptions.backoff,
-          delay: options.delayMs,
-          priority: options.priority ?? taskOptions.priority,
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        },
-      };
-    });
-    const nodes = await this.broker.flowProducer().addBulk(flows);
-    return nodes.map((node, index) => ({
-      id: node.job.id!,
-      queue: plan.targets[index]!.queue,
-      task,
-      ...(plan.targets[index]!.target ? { target: plan.targets[index]!.target } : {}),
-      ...(plan.targets[index]!.hostname ? { hostname: plan.targets[index]!.hostname } : {}),
-    }));
+    const jobs = buildJobs(this.registry, task, plan, options);
+    await this.broker.flowProducer().addBulk(jobs);
+    return describeJobs(task, plan, jobs);
   }
 }
