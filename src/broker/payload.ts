@@ -1,6 +1,6 @@
 /** The data of every llmctl job: the task's arguments and where the job came from. */
 
-export type JobSource = "cli" | "studio" | "beat" | "smoke" | "task" | "api";
+export type JobSource = "cli" | "studio" | "beat" | "smoke" | "task" | "api" | "workflow";
 
 export interface JobMeta {
   /** The target as written (role, role:any or queue) when the job came from a fan-out. */

@@ -71,6 +71,12 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   if (!validated.ok) {
     throw new EnqueueError(describeArgsProblems(task, validated.problems), `args.${validated.problems[0]!.field}`, "see the task's arguments with: llmctl task list --json", validated.problems);
   }
+  try {
+    definition.validate?.(validated.value, { config, registry });
+  } catch (error) {
+    if (error instanceof EnqueueError) throw new EnqueueError(error.message, `args.${error.field}`, error.hint, error.problems);
+    throw error;
+  }
   if (options.jobId !== undefined && (!JOB_ID.test(options.jobId) || /^\d+$/.test(options.jobId))) {
     throw new EnqueueError(`job id "${options.jobId}" is not valid`, "jobId", "use letters, digits, '_', '.' and '-', not only digits");
   }

@@ -6,6 +6,7 @@ import { hostname as osHostname } from "node:os";
 import type { Job } from "bullmq";
 import type { LoadedConfig } from "../config/load.ts";
 import { openBroker, type Broker } from "../broker/broker.ts";
+import { jobFlow } from "../broker/job-flow.ts";
 import { RevocationWatcher, Revocations } from "../broker/revocations.ts";
 import { WorkerRegistry, type WorkerHeartbeat } from "../broker/worker-registry.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
@@ -95,6 +96,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       metrics.jobs.inc({ queue: job.queueName, task: job.name, outcome });
       metrics.duration.observe({ task: job.name }, seconds);
     },
+    flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
   await watcher.start(REVOCATION_POLL_MS);
 

@@ -3,5 +3,6 @@ import cleanupWorkspaces from "./cleanup-workspaces.ts";
 import ping from "./ping.ts";
 import runIndexTask from "./run-index-task.ts";
 import shell from "./shell.ts";
+import workflow from "./workflow.ts";
 
-export const BUILTIN_TASKS: readonly TaskDefinition[] = [ping, cleanupWorkspaces, shell, runIndexTask];
+export const BUILTIN_TASKS: readonly TaskDefinition[] = [ping, cleanupWorkspaces, shell, runIndexTask, workflow];
