@@ -23,8 +23,10 @@ const root = defineVerb({
   },
   subCommands: {
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
+    beat: lazyVerb("Dispatch the config's schedules once per fire time (one active beat, others stand by)", () => import("./commands/beat.ts")),
     task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./commands/task.ts")),
     job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./commands/job.ts")),
+    schedule: lazyVerb("List, pause, resume and trigger schedules", () => import("./commands/schedule.ts")),
     doctor: lazyVerb("Check the config, the Redis server's settings and the embedded store", () => import("./commands/doctor.ts")),
     config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
   },

@@ -51,6 +51,14 @@ export class EnqueueError extends UsageError {
   }
 }
 
+/** An EnqueueError's field ("args.steps[1].task") as path segments: ["args", "steps", 1, "task"]. */
+export function fieldSegments(field: string): Array<string | number> {
+  return field
+    .split(/\.|(?=\[)/)
+    .filter(Boolean)
+    .map((part) => (/^\[\d+\]$/.test(part) ? Number(part.slice(1, -1)) : part));
+}
+
 export interface EnqueuePlan {
   args: Record<string, unknown>;
   targets: ResolvedTarget[];

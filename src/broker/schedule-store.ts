@@ -53,15 +53,14 @@ export type TransactOutcome =
 export class ScheduleStore {
   /** Bumped on every (re)connect: a WATCH does not survive a reconnect, so a transaction that spans one is retried. */
   private connectionEpoch = 0;
+  private trackingReconnects = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: LlmctlKeys,
     private readonly inserter: JobInserter,
-  ) {
-    redis.on("ready", () => this.connectionEpoch++);
-  }
+  ) {}
 
   async read(name: string): Promise<ScheduleState> {
     return parseScheduleState(await this.redis.hgetall(this.keys.schedule(name)));
@@ -107,6 +106,11 @@ export class ScheduleStore {
    * connection must not be shared with other users.
    */
   transact(name: string, fence: Fence, decide: (state: ScheduleState) => Promise<ScheduleWrite | undefined>): Promise<TransactOutcome> {
+    if (!this.trackingReconnects) {
+      // Only the transaction user listens: readers (the studio, per request) would pile up listeners.
+      this.trackingReconnects = true;
+      this.redis.on("ready", () => this.connectionEpoch++);
+    }
     const run = this.queue.then(() => this.transactNow(name, fence, decide));
     this.queue = run.catch(() => {});
     return run;

@@ -3,7 +3,7 @@ import { formatLocal, nextFireTimes } from "./cron.ts";
 import type { LoadedConfig } from "./load.ts";
 import { describeRedisTarget } from "./redis-target.ts";
 import type { ConfigFile, Schedule } from "./schema.ts";
-import { hostQueue, isTargetProblem, resolveTarget, type Topology } from "./targets.ts";
+import { hostQueue, isTargetProblem, resolveTarget, type ResolvedTarget, type Topology } from "./targets.ts";
 
 export function topologyOf(config: ConfigFile): Topology {
   const roles: Topology["roles"] = {};
@@ -51,13 +51,17 @@ export function describeScheduleWork(schedule: Schedule): string {
   return schedule.steps ? `steps: ${schedule.steps.map((step) => step.task).join(" → ")}` : (schedule.task ?? "");
 }
 
-/** The queues one task sent to `targets` lands on (unresolvable targets are left out; validation reports them). */
-export function targetQueues(config: ConfigFile, task: string, targets: string[] | undefined): string[] {
+/** Where one task sent to `targets` lands (unresolvable targets are left out; validation reports them). */
+export function resolveTaskTargets(config: ConfigFile, task: string, targets: string[] | undefined): ResolvedTarget[] {
   const topology = topologyOf(config);
   return (targets ?? [routedQueue(config, task)]).flatMap((target) => {
     const resolved = resolveTarget(topology, target);
-    return isTargetProblem(resolved) ? [] : resolved.map((r) => r.queue);
+    return isTargetProblem(resolved) ? [] : resolved;
   });
+}
+
+function targetQueues(config: ConfigFile, task: string, targets: string[] | undefined): string[] {
+  return resolveTaskTargets(config, task, targets).map((target) => target.queue);
 }
 
 export function scheduleRows(config: ConfigFile, now: Date, count = 3): ScheduleRow[] {
