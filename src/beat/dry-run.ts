@@ -48,6 +48,8 @@ export interface DryRunSchedule {
 
 export interface DryRunReport {
   config: string;
+  /** Set when fire times are listed from another instant than now (--from). */
+  from: string | null;
   redis: { address: string; read: boolean; note: string | null; lease: { holder: string; token: number; expires_in_ms: number } | null; stale: string[] };
   schedules: DryRunSchedule[];
 }
@@ -88,8 +90,10 @@ export function describeDifferences(plan: SchedulePlan, state: ScheduleState | u
   return notes;
 }
 
-export async function planDryRun(loaded: LoadedConfig, registry: TaskRegistry, options: { count: number; now?: Date }): Promise<DryRunReport> {
-  const now = options.now ?? new Date();
+export async function planDryRun(loaded: LoadedConfig, registry: TaskRegistry, options: { count: number; from?: Date }): Promise<DryRunReport> {
+  // Differences with Redis are always judged at the real now; `from` only moves the listed fire times.
+  const now = new Date();
+  const from = options.from ?? now;
   const plans = planSchedules(loaded, registry);
   const redis: DryRunReport["redis"] = { address: describeRedisTarget(loaded.redis), read: false, note: null, lease: null, stale: [] };
   let states = new Map<string, ScheduleState>();
@@ -128,11 +132,11 @@ export async function planDryRun(loaded: LoadedConfig, registry: TaskRegistry, o
       task: plan.task,
       targets: planned(plan),
       steps,
-      next: nextFireTimes(schedule.cron, schedule.timezone, now, options.count).map((date) => ({ local: formatLocal(date, schedule.timezone), utc: date.toISOString() })),
+      next: nextFireTimes(schedule.cron, schedule.timezone, from, options.count).map((date) => ({ local: formatLocal(date, schedule.timezone), utc: date.toISOString() })),
       redis: redis.read ? describeDifferences(plan, states.get(plan.name), now) : [],
     };
   });
-  return { config: loaded.path ?? "built-in default contract", redis, schedules };
+  return { config: loaded.path ?? "built-in default contract", from: options.from?.toISOString() ?? null, redis, schedules };
 }
 
 function describeTargets(targets: PlannedTarget[]): string {
@@ -140,7 +144,7 @@ function describeTargets(targets: PlannedTarget[]): string {
 }
 
 export function renderDryRun(report: DryRunReport): string {
-  const lines = [`dry run of ${report.config}: nothing is enqueued`, `redis: ${report.redis.address}${report.redis.read ? "" : " (not read)"}`];
+  const lines = [`dry run of ${report.config}: nothing is enqueued${report.from ? `; fire times after ${report.from}` : ""}`, `redis: ${report.redis.address}${report.redis.read ? "" : " (not read)"}`];
   if (report.redis.note) lines.push(`  ${report.redis.note}`);
   if (report.redis.read) {
     lines.push(report.redis.lease ? `  active beat: ${report.redis.lease.holder} (lease token ${report.redis.lease.token})` : "  no beat holds the lease");
@@ -162,9 +166,9 @@ export function renderDryRun(report: DryRunReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-export async function printDryRun(loaded: LoadedConfig, options: { count: number; tasksDir?: string; json: boolean }): Promise<void> {
+export async function printDryRun(loaded: LoadedConfig, options: { count: number; from?: Date; tasksDir?: string; json: boolean }): Promise<void> {
   const registry = await loadTaskRegistry(loaded.config, { tasksDir: options.tasksDir, configPath: loaded.path });
-  const report = await planDryRun(loaded, registry, { count: options.count });
+  const report = await planDryRun(loaded, registry, { count: options.count, from: options.from });
   if (options.json) printJson(report);
   else process.stdout.write(renderDryRun(report));
 }

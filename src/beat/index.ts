@@ -126,13 +126,6 @@ export async function start(options: BeatStartOptions): Promise<BeatHandle> {
     onFenceLost: (reason) => void leadership?.stepDown(reason),
   });
   activeScheduler.setPlans(plans, registry);
-  const activeLeadership = new Leadership(new BeatLease(broker.connection, broker.keys, id, leaseTtlMs), logger, {
-    acquired: (token) => activeScheduler.lead({ token, beatId: id }),
-    lost: () => activeScheduler.stop(),
-  });
-  leadership = activeLeadership;
-  activeLeadership.start();
-
   const beats = new BeatRegistry(broker.connection, broker.keys);
   const startedAt = new Date().toISOString();
   const heartbeat = (): BeatHeartbeat => ({
@@ -150,7 +143,21 @@ export async function start(options: BeatStartOptions): Promise<BeatHandle> {
     last_dispatch_at: activeScheduler.lastDispatchAt?.toISOString() ?? null,
   });
   const publishHeartbeat = () => beats.publish(heartbeat(), heartbeatMs * 3).catch(() => {});
+  const activeLeadership = new Leadership(new BeatLease(broker.connection, broker.keys, id, leaseTtlMs), logger, {
+    acquired: (token) => {
+      activeScheduler.lead({ token, beatId: id });
+      // Status readers see the new role at once, not a heartbeat later.
+      void publishHeartbeat();
+    },
+    lost: async () => {
+      await activeScheduler.stop();
+      void publishHeartbeat();
+    },
+  });
+  leadership = activeLeadership;
+  activeLeadership.start();
   await publishHeartbeat();
+
   const heartbeatTimer = setInterval(publishHeartbeat, heartbeatMs);
 
   let reloading = Promise.resolve(true);
