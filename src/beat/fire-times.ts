@@ -45,6 +45,8 @@ export interface FirePlan {
   dropped?: { fireTime: Date; reason: "missed" | "catchup limit" };
   /** The watermark after this plan: the latest fire time handled, or the instant counting restarts from. */
   watermark: number;
+  /** The first fire time after the new watermark: when to look again. */
+  next: Date | undefined;
 }
 
 export interface FirePlanInput {
@@ -54,12 +56,25 @@ export interface FirePlanInput {
   /** True when the stored watermark was counted with another cron or time zone. */
   definitionChanged: boolean;
   now: number;
+  /** The first two fire times after `watermark`, when the caller worked them out ahead of time. */
+  upcoming?: Date[];
 }
 
-export function planFires({ schedule, watermark, definitionChanged, now }: FirePlanInput): FirePlan {
+export function planFires({ schedule, watermark, definitionChanged, now, upcoming }: FirePlanInput): FirePlan {
   const { cron, timezone } = schedule;
   const restart = watermark === null || definitionChanged;
   const countFrom = restart ? now : watermark;
+  // The common case — nothing due, or only the fire time that just came — from one cron walk:
+  // cron-parser spends more on parsing an expression than on stepping through it.
+  const [first, second] = !restart && upcoming ? upcoming : nextFireTimes(cron, timezone, new Date(countFrom), 2);
+  if (!first || first.getTime() > now) return { dispatch: [], watermark: countFrom, next: first };
+  if (!second || second.getTime() > now) {
+    const onTime = first.getTime() > now - ON_TIME_GRACE_MS;
+    if (onTime) return { dispatch: [{ fireTime: first, kind: "cron" }], watermark: first.getTime(), next: second };
+    if (schedule.catchup === "skip") return { dispatch: [], dropped: { fireTime: first, reason: "missed" }, watermark: first.getTime(), next: second };
+    return { dispatch: [{ fireTime: first, kind: "catchup" }], watermark: first.getTime(), next: second };
+  }
+
   // One walk from the watermark, split afterwards: starting a second walk at now - grace could
   // begin inside a DST-repeated hour and return its local time a second time.
   const wanted = schedule.catchup === "all" ? schedule.max_catchup : 1;
@@ -68,8 +83,8 @@ export function planFires({ schedule, watermark, definitionChanged, now }: FireP
   const late = due.times.filter((time) => time.getTime() <= now - ON_TIME_GRACE_MS);
   const missed = { times: late.slice(-wanted), truncated: due.truncated || late.length > wanted };
 
-  const latest = onTime.at(-1) ?? missed.times.at(-1);
-  const plan: FirePlan = { dispatch: [], watermark: latest ? latest.getTime() : countFrom };
+  const latest = due.times.at(-1)!;
+  const plan: FirePlan = { dispatch: [], watermark: latest.getTime(), next: nextFireTimes(cron, timezone, latest, 1)[0] };
   const cronRuns = onTime.map((fireTime) => ({ fireTime, kind: "cron" as const }));
   if (missed.times.length === 0) {
     plan.dispatch = cronRuns;
@@ -92,9 +107,4 @@ export function planFires({ schedule, watermark, definitionChanged, now }: FireP
       break;
   }
   return plan;
-}
-
-/** The first fire time after the watermark (or after now for a schedule never handled). */
-export function nextFireAfter(schedule: FireSchedule, watermark: number | null, now: number): Date | undefined {
-  return nextFireTimes(schedule.cron, schedule.timezone, new Date(watermark ?? now), 1)[0];
 }

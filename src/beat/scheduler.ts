@@ -14,7 +14,8 @@ import type { TaskRegistry } from "../tasks/registry.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { WakeableSleep } from "../util/wakeable-sleep.ts";
-import { nextFireAfter, planFires } from "./fire-times.ts";
+import { nextFireTimes } from "../config/cron.ts";
+import { planFires } from "./fire-times.ts";
 import type { BeatMetrics } from "./metrics.ts";
 
 /** The loop looks again at least this often, so a clock jump or a missed wake-up costs at most this. */
@@ -39,6 +40,12 @@ export class Scheduler {
   private registry!: TaskRegistry;
   /** When each schedule should be looked at next (epoch ms; 0 = now). */
   private readonly nextLook = new Map<string, number>();
+  /**
+   * The first two fire times after each schedule's last watermark, worked out while the loop is
+   * idle: cron-parser takes milliseconds per expression in a process that calls it once a
+   * second, and that time would otherwise sit between a fire time and its jobs.
+   */
+  private readonly upcoming = new Map<string, { after: number; times: Date[] }>();
   private fence?: Fence;
   private loop?: Promise<void>;
   private readonly sleeper = new WakeableSleep();
@@ -57,12 +64,16 @@ export class Scheduler {
     for (const name of this.plans.keys()) {
       if (!plans.has(name)) {
         this.nextLook.delete(name);
+        this.upcoming.delete(name);
         this.deps.metrics.forget(name);
       }
     }
     for (const [name, plan] of plans) {
       const previous = this.plans.get(name);
-      if (!previous || JSON.stringify(previous.schedule) !== JSON.stringify(plan.schedule)) this.nextLook.set(name, 0);
+      if (!previous || JSON.stringify(previous.schedule) !== JSON.stringify(plan.schedule)) {
+        this.nextLook.set(name, 0);
+        this.upcoming.delete(name);
+      }
     }
     this.plans = plans;
     this.sleeper.wake();
@@ -108,10 +119,10 @@ export class Scheduler {
     const plan = this.plans.get(name);
     if (!plan) return;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      let watermark: number | null = null;
+      let next: Date | undefined;
       const outcome = await this.deps.store.transact(name, fence, async (state) => {
         const decision = await this.decide(plan, state);
-        watermark = decision.watermark;
+        next = decision.next;
         return decision.write;
       });
       if (outcome.status === "conflict") continue;
@@ -122,20 +133,25 @@ export class Scheduler {
         return;
       }
       if (outcome.status === "committed") this.report(plan, outcome.write);
-      const next = nextFireAfter(plan.schedule, watermark, Date.now());
       this.nextLook.set(name, next ? next.getTime() : Number.POSITIVE_INFINITY);
-      if (next) this.deps.metrics.nextFire.set({ schedule: name }, next.getTime() / 1000);
+      if (next) {
+        this.deps.metrics.nextFire.set({ schedule: name }, next.getTime() / 1000);
+        // The watermark of the next look will be `next`: prepare the two fire times after it.
+        this.upcoming.set(name, { after: next.getTime(), times: nextFireTimes(plan.schedule.cron, plan.schedule.timezone, next, 2) });
+      }
       return;
     }
     this.deps.logger.warn({ schedule: name }, "the schedule's state kept changing while dispatching; trying again shortly");
     this.nextLook.set(name, Date.now() + 100);
   }
 
-  private async decide(plan: SchedulePlan, state: ScheduleState): Promise<{ write?: ScheduleWrite; watermark: number }> {
+  private async decide(plan: SchedulePlan, state: ScheduleState): Promise<{ write?: ScheduleWrite; next: Date | undefined }> {
     const now = Date.now();
     const definitionChanged = state.definition !== null && state.definition !== plan.definition;
-    const fires = planFires({ schedule: plan.schedule, watermark: state.watermark, definitionChanged, now });
-    const next = nextFireAfter(plan.schedule, fires.watermark, now);
+    const prepared = this.upcoming.get(plan.name);
+    const upcoming = prepared && prepared.after === state.watermark ? prepared.times : undefined;
+    const fires = planFires({ schedule: plan.schedule, watermark: state.watermark, definitionChanged, now, upcoming });
+    const next = fires.next;
     const write: ScheduleWrite = { dispatches: [], watermark: fires.watermark, definition: plan.definition, nextFireTime: next ?? null };
     const skip = (fireTime: Date, reason: SkippedFire["reason"]) => {
       write.skipped = { fire_time: fireTime.toISOString(), reason, at: new Date(now).toISOString() };
@@ -162,7 +178,7 @@ export class Scheduler {
       state.watermark === fires.watermark &&
       state.definition === plan.definition &&
       state.next_fire_time === (next?.toISOString() ?? null);
-    return { write: unchanged ? undefined : write, watermark: fires.watermark };
+    return { write: unchanged ? undefined : write, next };
   }
 
   /** Target queues whose latest job from this schedule is still waiting, delayed or running. */

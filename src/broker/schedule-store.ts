@@ -119,10 +119,13 @@ export class ScheduleStore {
   private async transactNow(name: string, fence: Fence, decide: (state: ScheduleState) => Promise<ScheduleWrite | undefined>): Promise<TransactOutcome> {
     const epoch = this.connectionEpoch;
     const stateKey = this.keys.schedule(name);
-    await this.redis.watch(stateKey);
+    // WATCH and the reads in one round trip: Redis runs them in order, so the reads see what is watched.
+    const replies = (await this.redis.pipeline().watch(stateKey).hgetall(stateKey).get(this.keys.beatLease).exec()) ?? [];
     let committed = false;
     try {
-      const [hash, lease] = await Promise.all([this.redis.hgetall(stateKey), this.redis.get(this.keys.beatLease)]);
+      for (const [error] of replies) if (error) throw error;
+      const hash = (replies[1]?.[1] ?? {}) as Record<string, string>;
+      const lease = (replies[2]?.[1] ?? null) as string | null;
       const holder = lease ? parseLeaseValue(lease) : undefined;
       if (!holder || holder.holder !== fence.beatId || holder.token !== fence.token) return { status: "not leader", holder: holder?.holder ?? null };
       const state = parseScheduleState(hash);

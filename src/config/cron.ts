@@ -100,11 +100,23 @@ function parse(expression: string, timezone: string, after: Date): CronExpressio
   return CronExpressionParser.parse(expression.trim(), { tz: timezone, currentDate: after });
 }
 
+/**
+ * The next fire time, or undefined when the expression has none left. Not hasNext(): it walks a
+ * copy of the expression ahead and costs more than next() itself.
+ */
+function step(cron: CronExpression): Date | undefined {
+  try {
+    return cron.next().toDate();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The next `count` fire times strictly after `after`. */
 export function nextFireTimes(expression: string, timezone: string, after: Date, count: number): Date[] {
   const cron = parse(expression, timezone, after);
   const times: Date[] = [];
-  for (let i = 0; i < count && cron.hasNext(); i++) times.push(cron.next().toDate());
+  for (let next = count > 0 ? step(cron) : undefined; next; next = times.length < count ? step(cron) : undefined) times.push(next);
   return times;
 }
 
@@ -112,8 +124,7 @@ export function nextFireTimes(expression: string, timezone: string, after: Date,
 export function fireTimesBetween(expression: string, timezone: string, after: Date, until: Date, limit: number): Date[] {
   const cron = parse(expression, timezone, after);
   const times: Date[] = [];
-  while (times.length < limit && cron.hasNext()) {
-    const next = cron.next().toDate();
+  for (let next = step(cron); next && times.length < limit; next = step(cron)) {
     if (next.getTime() > until.getTime()) break;
     times.push(next);
   }
@@ -145,8 +156,7 @@ export function latestFireTimes(expression: string, timezone: string, after: Dat
     const iterationStart = reachesAfter ? after : startOutsideRepeatedHour(timezone, new Date(windowStart));
     const cron = parse(expression, timezone, iterationStart);
     const kept: Date[] = [];
-    while (cron.hasNext()) {
-      const next = cron.next().toDate();
+    for (let next = step(cron); next; next = step(cron)) {
       if (next.getTime() > until.getTime()) break;
       if (next.getTime() <= after.getTime()) continue;
       kept.push(next);
