@@ -30,6 +30,8 @@ import { Scheduler } from "./scheduler.ts";
 
 /** Readiness fails when Redis has not answered the lease loop for this long. */
 const REDIS_SILENCE_NOT_READY_MS = 5_000;
+/** Schedules due at the same moment are dispatched this many at a time, each on its own connection. */
+const DISPATCH_LANES = 4;
 /** Reads on the shared connection retry across reconnects; beat gives up on them sooner, so no loop hangs in an outage. */
 const REDIS_REQUEST_TIMEOUT_MS = 2_000;
 
@@ -110,16 +112,20 @@ export async function start(options: BeatStartOptions): Promise<BeatHandle> {
 
   const ownsBroker = !options.broker;
   const broker = options.broker ?? (await connect(options, `llmctl:beat:${id}`, logger, () => closing));
-  // WATCH state belongs to a connection: transactions get one of their own.
-  const transactions = broker.redis.connect({ purpose: "transaction", name: `llmctl:beat:${id}:tx` });
-  await transactions.connect().catch(() => {});
-  const inserter = new JobInserter(transactions, broker.prefix);
-  const store = new ScheduleStore(transactions, broker.keys, inserter);
+  // WATCH state belongs to a connection: each lane of transactions gets one of its own.
+  const lanes = await Promise.all(
+    Array.from({ length: DISPATCH_LANES }, async (_, lane) => {
+      const connection = broker.redis.connect({ purpose: "transaction", name: `llmctl:beat:${id}:tx${lane}` });
+      await connection.connect().catch(() => {});
+      const inserter = new JobInserter(connection, broker.prefix);
+      return { connection, inserter, store: new ScheduleStore(connection, broker.keys, inserter) };
+    }),
+  );
   const leaseTtlMs = options.leaseTtlMs ?? parseDurationMs(loaded.config.beat.lease_ttl)!;
   const heartbeatMs = parseDurationMs(loaded.config.beat.heartbeat)!;
 
   const activeScheduler = new Scheduler({
-    store,
+    lanes: lanes.map((lane) => lane.store),
     logger,
     metrics,
     jobState: (job) => withTimeout(broker.queue(job.queue).getJobState(job.id), REDIS_REQUEST_TIMEOUT_MS, () => new Error(`Redis did not answer within ${REDIS_REQUEST_TIMEOUT_MS} ms`)),
@@ -207,8 +213,10 @@ export async function start(options: BeatStartOptions): Promise<BeatHandle> {
       await activeScheduler.stop();
       await withTimeout(beats.remove(id), REDIS_REQUEST_TIMEOUT_MS, () => new Error("timed out")).catch(() => {});
       await probes?.stop();
-      await inserter.close().catch(() => {});
-      transactions.disconnect();
+      for (const lane of lanes) {
+        await lane.inserter.close().catch(() => {});
+        lane.connection.disconnect();
+      }
       if (ownsBroker) await broker.close();
       logger.info({ dispatched: activeScheduler.dispatched }, "beat stopped");
     },

@@ -146,6 +146,28 @@ describe("beat", () => {
     60_000,
   );
 
+  it("serves probes: a standby is ready, /metrics has the leader gauge and per-schedule dispatch time and lag", async () => {
+    const prefix = nextPrefix();
+    const text = config(prefix, yaml`
+      probed: { cron: "* * * * * *", task: llmctl.ping, targets: [q1] }
+    `);
+    const logs = captureLogs();
+    const active = await startBeat(text, { hostname: "a", logs, healthPort: 0 });
+    await waitFor("beat a to become active", () => active.role() === "active");
+    const standby = await startBeat(text, { hostname: "b", healthPort: 0 });
+    await waitFor("a dispatch", () => logs.find("dispatched").length >= 1);
+    const get = (beat: BeatHandle, path: string) => fetch(`http://127.0.0.1:${beat.healthPort}${path}`);
+    const ready = await get(standby, "/readyz");
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready", role: "standby", lease_holder: active.id, redis: "connected" });
+    expect((await get(active, "/healthz")).status).toBe(200);
+    const metrics = await (await get(active, "/metrics")).text();
+    expect(metrics).toContain("llmctl_beat_leader 1");
+    expect(metrics).toMatch(/llmctl_beat_last_dispatch_timestamp_seconds\{schedule="probed"\} \d+/);
+    expect(metrics).toMatch(/llmctl_beat_dispatch_lag_seconds\{schedule="probed"\} [\d.]+/);
+    expect(await (await get(standby, "/metrics")).text()).toContain("llmctl_beat_leader 0");
+  });
+
   it("applies skip, once and all to the fire times missed while beat was down", async () => {
     const prefix = nextPrefix();
     const text = config(prefix, yaml`
