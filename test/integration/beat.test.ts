@@ -16,7 +16,7 @@ import { waitFor } from "../conformance/harness.ts";
 import { loadedConfig } from "../helpers/config.ts";
 import { tempDir, yaml } from "../helpers/files.ts";
 import { captureLogs, type CapturedLogs } from "../helpers/logs.ts";
-import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+import { freePort, startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 setDefaultTimeout(30_000);
@@ -166,6 +166,27 @@ describe("beat", () => {
     expect(metrics).toMatch(/llmctl_beat_last_dispatch_timestamp_seconds\{schedule="probed"\} \d+/);
     expect(metrics).toMatch(/llmctl_beat_dispatch_lag_seconds\{schedule="probed"\} [\d.]+/);
     expect(await (await get(standby, "/metrics")).text()).toContain("llmctl_beat_leader 0");
+  });
+
+  it("waits for an unreachable Redis at start, not ready meanwhile, then dispatches", async () => {
+    const prefix = nextPrefix();
+    const text = config(prefix, yaml`
+      late: { cron: "* * * * * *", task: llmctl.ping, targets: [q1] }
+    `);
+    const proxy = await startTcpProxy(redis.port);
+    proxies.push(proxy);
+    proxy.cut();
+    const logs = captureLogs();
+    const healthPort = await freePort();
+    const starting = start({ loaded: loadedConfig(text, proxy.url), logger: logs.logger, hostname: "a", healthPort });
+    await waitFor("a retry", () => logs.find("cannot reach Redis; retrying").length >= 1, { timeoutMs: 15_000 });
+    const readiness = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toMatchObject({ role: "starting", redis: "unreachable" });
+    proxy.restore();
+    const beat = await starting;
+    beats.push(beat);
+    await waitFor("a dispatch", () => logs.find("dispatched", { schedule: "late" }).length >= 1, { timeoutMs: 15_000 });
   });
 
   it("applies skip, once and all to the fire times missed while beat was down", async () => {
