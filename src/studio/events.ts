@@ -57,6 +57,9 @@ const KEEPALIVE_MS = 15_000;
 /** A subscriber this many events behind is dropped (a stuck tab must not grow the studio's memory). */
 const MAX_BACKLOG = 2000;
 
+/** How long close() waits for each listener to stop cleanly. */
+const CLOSE_WAIT_MS = 1000;
+
 type Listener = (event: StudioEvent) => void;
 
 function workerChanged(before: WorkerHeartbeat, after: WorkerHeartbeat): boolean {
@@ -248,7 +251,8 @@ export class EventHub {
     this.listeners.clear();
     await Promise.allSettled(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
-        await events.close();
+        // While Redis is down BullMQ's close waits for a reconnect that may never come; give up after a moment.
+        await Promise.race([events.close().catch(() => {}), Bun.sleep(CLOSE_WAIT_MS)]);
         connection.disconnect();
       }),
     );
