@@ -38,6 +38,18 @@ function parameters(schema: z.ZodType | undefined, location: "path" | "query"): 
   });
 }
 
+/** The names a route takes besides its path: `?a&b` for query parameters, `{a, b}` for body fields (for the README table). */
+export function routeInputSummary(route: Route<any, any, any>): string {
+  const parts: string[] = [];
+  const query = parameters(route.query, "query").map((parameter) => String(parameter.name));
+  if (query.length) parts.push(`?${query.join("&")}`);
+  if (route.body) {
+    const body = jsonSchema(route.body, "input") as { properties?: Record<string, unknown> };
+    parts.push(`{${Object.keys(body.properties ?? {}).join(", ")}}`);
+  }
+  return parts.join(" ");
+}
+
 function operation(route: Route<any, any, any>): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const status of routeStatuses(route)) {
