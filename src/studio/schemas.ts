@@ -28,7 +28,11 @@ export const jobListQuery = z.strictObject({
   queue: queueName.optional().describe("only this queue"),
   state: jobState.optional().describe("only jobs in this state"),
   task: taskName.optional().describe("only jobs of this task"),
-  cursor: z.string().max(2000).optional().describe("next_cursor of the previous page; opaque"),
+  cursor: z
+    .string()
+    .max(2000)
+    .optional()
+    .describe("next_cursor of the previous page, unchanged and with the same filters; pages follow the lists as they are when read, so a job that changes state between pages can be skipped or seen twice"),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50).describe(`jobs per page, 1 to ${MAX_PAGE_SIZE}`),
 });
 

@@ -199,3 +199,11 @@ describe("the dashboard in headless Chromium", () => {
     }
   });
 });
+
+describe("dist/llmctl studio: shutdown", () => {
+  it("stops on SIGTERM with exit 0", async () => {
+    studio.signal("SIGTERM");
+    expect(await studio.exited).toBe(0);
+    expect(studio.output()).toContain("studio stopped");
+  });
+});
