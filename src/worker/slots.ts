@@ -33,6 +33,27 @@ export class SlotGate {
     this.used = Math.max(0, this.used - 1);
   }
 
+  /** More slots held than the gate has: a lent slot was taken back while all others were busy. */
+  get overcommitted(): boolean {
+    return this.used > this.size;
+  }
+
+  /**
+   * Gives a held slot back while its job waits on a child job, so that the child (or any other
+   * job) can run here; the returned function takes it back without waiting. Taking it back may
+   * hold one slot more than the gate has until the next job ends (see `overcommitted`): the
+   * parent must resume at once, and waiting for a slot there could deadlock.
+   */
+  lend(): () => void {
+    this.release();
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.used++;
+    };
+  }
+
   /** Stops granting slots; pending acquisitions resolve false. Held slots are still released normally. */
   close(): void {
     this.closed = true;
