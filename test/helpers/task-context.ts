@@ -3,6 +3,7 @@
  * lines are collected for assertions. Child jobs need a worker and Redis, so `tasks.run` refuses
  * here (tests of tool calls run a real worker instead).
  */
+import { expect } from "bun:test";
 import { parseConfig } from "../../src/config/load.ts";
 import type { TaskContext } from "../../src/tasks/define.ts";
 import { silentLogger } from "../../src/util/logger.ts";
@@ -28,4 +29,19 @@ export function handlerContext<Args = never>(args: Record<string, unknown>, conf
     logs,
     progressed,
   };
+}
+
+/**
+ * Starts a handler with a signal, aborts it after `runForMs` (as a revoke does), and asserts it
+ * settles with the abort's reason within a second.
+ */
+export async function expectStopsWithinASecond(start: (signal: AbortSignal) => Promise<unknown>, runForMs = 300): Promise<void> {
+  const controller = new AbortController();
+  const running = start(controller.signal);
+  running.catch(() => {});
+  await Bun.sleep(runForMs);
+  const abortedAt = Date.now();
+  controller.abort(new Error("revoked"));
+  await expect(running).rejects.toThrow("revoked");
+  expect(Date.now() - abortedAt).toBeLessThan(1000);
 }
