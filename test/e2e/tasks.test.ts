@@ -15,7 +15,7 @@ import { loadedConfig } from "../helpers/config.ts";
 import { startFakeHub, type FakeHub } from "../helpers/fake-hub.ts";
 import { startFakeLlm, type FakeLlm } from "../helpers/fake-llm.ts";
 import { APT_SIMULATE_INSTALL, APT_SIMULATE_UPGRADE, APT_UPDATE, SYSTEMCTL_SHOW_RUNNING, fakeTools } from "../helpers/fake-tools.ts";
-import { tempDir } from "../helpers/files.ts";
+import { randomBytes, tempDir } from "../helpers/files.ts";
 import { startRole, type RoleProcess } from "../helpers/processes.ts";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
 
@@ -33,11 +33,6 @@ let producer: Producer;
 let configPath: string;
 const roles: RoleProcess[] = [];
 
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
-  return bytes;
-}
 const weights = randomBytes(1536 * 1024);
 
 function env(): Record<string, string> {

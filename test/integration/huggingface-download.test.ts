@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import download from "../../src/tasks/builtin/huggingface-download.ts";
-import { tempDir, yaml } from "../helpers/files.ts";
+import { randomBytes, tempDir, yaml } from "../helpers/files.ts";
 import { startFakeHub, type FakeHub } from "../helpers/fake-hub.ts";
 import { handlerContext } from "../helpers/task-context.ts";
 
@@ -16,12 +16,6 @@ const files = tempDir("llmctl-hf-");
 let hub: FakeHub;
 const TOKEN = "hf_test_token";
 
-/** Random bytes (getRandomValues fills at most 64 KiB per call). */
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
-  return bytes;
-}
 
 const weights = randomBytes(600 * 1024);
 const shard = randomBytes(200 * 1024);
