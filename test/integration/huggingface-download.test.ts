@@ -129,6 +129,20 @@ describe("services.tasks.run_huggingface_download_task", () => {
     expect(ctx.logs.filter((line) => line.includes("transfer interrupted"))).toHaveLength(2);
   });
 
+  it("fails after too many cuts of one file, keeping what it has for the next attempt", async () => {
+    freshModelsDir();
+    hub.cut = { afterBytes: 50 * 1024, times: 6 };
+    const args = { repo_id: "acme/tiny", allow_patterns: ["model.safetensors"] };
+    await expect(run(context(args))).rejects.toThrow(
+      `model.safetensors: transfer failed 6 times in a row (last: the connection closed at byte ${6 * 50 * 1024} of ${weights.length}); ${6 * 50 * 1024} bytes are kept for the next attempt to resume`,
+    );
+    const partialDir = join(modelsDir, ".partial/acme/tiny");
+    expect(readFileSync(join(partialDir, readdirSync(partialDir)[0]!)).length).toBe(6 * 50 * 1024);
+    const result = (await run(context(args))) as { downloaded: Array<{ resumed_from: number }> };
+    expect(result.downloaded[0]!.resumed_from).toBe(6 * 50 * 1024);
+    expect(readFileSync(join(modelsDir, "acme/tiny/model.safetensors")).equals(weights)).toBe(true);
+  });
+
   it("stops within a second when aborted, keeps the partial file, and the next run resumes it", async () => {
     freshModelsDir();
     hub.bytesPerSecond = 256 * 1024;

@@ -203,9 +203,15 @@ async function downloadFile(hub: HubClient, url: string, meta: FileMetadata, par
         await rm(partial, { force: true });
         throw permanent(new RuntimeError(`disk full while writing ${meta.path} (${errorMessage(error)}); the partial file was deleted`));
       }
-      if (error instanceof HubError || error instanceof RuntimeError || resumes >= MAX_RESUMES) {
+      if ((error as Error).name === "UnrecoverableError") {
+        // The hub refuses the file or sent something else: what is on disk cannot be resumed.
         await rm(partial, { force: true });
         throw error;
+      }
+      // Unreachable hub, 5xx, a cut connection: the partial file stays, for this loop or the job's next attempt.
+      if (resumes >= MAX_RESUMES) {
+        const kept = (await sizeOf(partial)) ?? 0;
+        throw new RuntimeError(`${meta.path}: transfer failed ${MAX_RESUMES + 1} times in a row (last: ${errorMessage(error)}); ${kept} bytes are kept for the next attempt to resume`);
       }
       await context.log(`${meta.path}: transfer interrupted (${errorMessage(error)}); resuming`);
     }
