@@ -49,7 +49,8 @@ export async function runTool(context: TaskContext<unknown>, argv: string[], env
     signal: context.signal,
     onLine: (stream, line) => {
       if (stream === "stdout" && stdout.length < MAX_COLLECTED_LINES) stdout.push(line);
-      void context.log(`${stream}: ${line}`);
+      // Not awaited, so a failed write (Redis away for a moment) must not become an unhandled rejection.
+      context.log(`${stream}: ${line}`).catch(() => {});
     },
   });
   return { ...result, stdout: stdout.join("\n") };
