@@ -25,7 +25,8 @@ export class SlotGate {
   }
 
   release(): void {
-    const next = this.waiters.shift();
+    // Overcommitted (a lent slot was taken back): the released slot is the extra one, it goes away.
+    const next = this.used <= this.size ? this.waiters.shift() : undefined;
     if (next) {
       next(true); // the slot passes straight to the next waiter
       return;

@@ -42,7 +42,14 @@ describe("SlotGate.lend", () => {
     expect(gate.overcommitted).toBe(true);
     takeBack(); // idempotent
     expect(gate.inUse).toBe(2);
-    gate.release();
+    let granted = false;
+    const next = gate.acquire().then(() => (granted = true));
+    gate.release(); // the extra slot goes away instead of passing to the waiter
+    await Bun.sleep(0);
     expect(gate.overcommitted).toBe(false);
+    expect(granted).toBe(false);
+    gate.release();
+    await next;
+    expect(gate.inUse).toBe(1);
   });
 });
