@@ -27,6 +27,8 @@ export interface EnqueueOptions {
   source?: JobSource;
   schedule?: string;
   fireTime?: Date;
+  /** For child jobs: the waiting parent ("<queue>/<id>") and the child's nesting depth. */
+  parent?: { key: string; depth: number };
 }
 
 export interface EnqueuedJob {
@@ -121,6 +123,7 @@ export class Producer {
           ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
           ...(options.schedule ? { schedule: options.schedule } : {}),
           ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
+          ...(options.parent ? { parent: options.parent.key, depth: options.parent.depth } : {}),
         },
       };
       const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
