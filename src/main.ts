@@ -22,6 +22,7 @@ const root = defineVerb({
     description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
   },
   subCommands: {
+    studio: lazyVerb("Serve the API and live dashboard: enqueue, inspect, retry, revoke (never runs jobs)", () => import("./commands/studio.ts")),
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
     beat: lazyVerb("Dispatch the config's schedules once per fire time (one active beat, others stand by)", () => import("./commands/beat.ts")),
     task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./commands/task.ts")),
@@ -34,6 +35,7 @@ const root = defineVerb({
     ["llmctl config init llmctl.yaml", "write a starter config"],
     ["llmctl config validate", "check ./llmctl.yaml and report every error"],
     ["llmctl config schedules", "list schedules with their next fire times"],
+    ["llmctl studio --port 8080", "the API and live dashboard on http://127.0.0.1:8080/"],
   ],
 });
 

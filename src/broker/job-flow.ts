@@ -17,9 +17,7 @@ export function jobFlow(broker: Broker, registry: TaskRegistry, job: Job, token:
       const jobs = buildJobs(registry, task, plan, {
         source: "workflow",
         jobId: `${job.id}.${key}`,
-        // A failed child is recorded and counted as finished, so the parent runs again and can
-        // report it, instead of waiting for it forever.
-        parent: { parent: { id: job.id!, queue: job.queueQualifiedName }, ignoreDependencyOnFailure: true },
+        flowParent: { id: job.id!, queue: job.queueQualifiedName },
       });
       await broker.flowProducer().addBulk(jobs);
       return describeJobs(task, plan, jobs);

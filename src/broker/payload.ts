@@ -13,6 +13,10 @@ export interface JobMeta {
   timeout_ms?: number;
   schedule?: string;
   fire_time?: string;
+  /** Set on child jobs (TaskContext.tasks.run): the job waiting for this one, "<queue>/<id>". */
+  parent?: string;
+  /** How many parents this job has above it; bounded so tools calling tools cannot recurse forever. */
+  depth?: number;
 }
 
 export interface JobPayload {

@@ -27,8 +27,10 @@ export interface EnqueueOptions {
   source?: JobSource;
   schedule?: string;
   fireTime?: Date;
-  /** Makes the jobs children of a running job (the workflow engine); see job-children.ts. */
-  parent?: { parent: { id: string; queue: string }; ignoreDependencyOnFailure: true };
+  /** For child jobs: the waiting parent ("<queue>/<id>") and the child's nesting depth. */
+  parent?: { key: string; depth: number };
+  /** Makes the jobs children of a running job in a BullMQ flow (the workflow engine, job-flow.ts). */
+  flowParent?: { id: string; queue: string };
 }
 
 export interface EnqueuedJob {
@@ -135,6 +137,7 @@ export function buildJobs(registry: TaskRegistry, task: string, plan: EnqueuePla
         ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
         ...(options.schedule ? { schedule: options.schedule } : {}),
         ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
+        ...(options.parent ? { parent: options.parent.key, depth: options.parent.depth } : {}),
       },
     };
     const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
@@ -150,7 +153,9 @@ export function buildJobs(registry: TaskRegistry, task: string, plan: EnqueuePla
         priority: options.priority ?? taskOptions.priority,
         removeOnComplete: KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
-        ...options.parent,
+        // A failed child is recorded in the parent's dependencies and counts as finished, so the
+        // parent runs again and can report it instead of waiting for it forever.
+        ...(options.flowParent ? { parent: options.flowParent, ignoreDependencyOnFailure: true } : {}),
       },
     };
   });

@@ -4,6 +4,7 @@
  * completion), so the three cannot drift apart.
  */
 import { z } from "zod";
+import { isByteSize, parseBytes } from "../util/bytes.ts";
 import { isDuration, parseDurationMs } from "../util/duration.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -177,6 +178,91 @@ export const shellSchema = z.strictObject({
     .describe("worker environment variables passed on to shell and command tasks; nothing else leaks"),
 });
 
+export const studioSettingsSchema = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .describe("address the studio listens on; without a token only loopback addresses are allowed (unless --insecure)"),
+  port: z.number().int().min(0).max(65535).default(8080).describe("TCP port of the API and dashboard (0 picks a free one)"),
+  max_body: z
+    .union([
+      z.number().int().min(1).describe("bytes"),
+      z.string().refine((text) => (parseBytes(text) ?? 0) > 0, "expected a size such as 1MiB, 512KiB or 64kB"),
+    ])
+    .default("1MiB")
+    .describe("largest request body accepted; a larger one is refused with 413"),
+  public_read: z.boolean().default(false).describe("let GET endpoints and the event stream answer without the token; changes still need it"),
+  token_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("a file holding the bearer token (a mounted Secret), relative to this file; LLMCTL_STUDIO_TOKEN and --token-file win over it"),
+});
+const byteSize = z
+  .string({ error: "expected a size with a unit, such as 512MB or 2GiB" })
+  .refine(isByteSize, "expected a size such as 0, 512MB, 10GB or 2GiB");
+
+export const modelsSchema = z
+  .strictObject({
+    dir: z.string().min(1).default("/var/lib/llmctl/models").describe("where model snapshots are downloaded: <dir>/<org>/<name>"),
+    endpoint: z
+      .url()
+      .optional()
+      .describe("Hugging Face-compatible hub (default https://huggingface.co); the HF_ENDPOINT environment variable wins"),
+    token_env: z.string().min(1).default("HF_TOKEN").describe("environment variable holding the hub token, sent when set"),
+    min_free: byteSize.default("1GiB").describe("disk space a download must leave free; it refuses to start otherwise"),
+  })
+  .describe("Model downloads (services.tasks.run_huggingface_download_task)");
+
+export const llmSchema = z
+  .strictObject({
+    base_url: z.url().default("http://localhost:8000/v1").describe("OpenAI-compatible API root; /chat/completions is appended"),
+    model: z.string().min(1).default("default").describe("model name sent with each request unless an agent or the job names one"),
+    api_key_env: z.string().min(1).optional().describe("environment variable holding the API key (sent as a bearer token when set)"),
+    request_timeout: duration.default("120s").describe("one request's limit, streaming included"),
+    max_retries: z.number().int().min(0).max(10).default(3).describe("retries on 429, 5xx and connection failures, honouring Retry-After"),
+    max_retry_wait: duration.default("60s").describe("a Retry-After longer than this fails the job instead of waiting"),
+  })
+  .describe("The chat-completions endpoint agents and quick RAG talk to");
+
+export const agentSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    model: z.string().min(1).optional().describe("default: llm.model"),
+    system_prompt: z.string().min(1).describe("the agent's instructions"),
+    tools: z.array(taskName).default([]).describe("registered tasks the agent may call; each call runs as a child job"),
+    max_steps: z.number().int().min(1).max(50).default(8).describe("model calls per run, tool rounds included"),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .describe("An agent for services.tasks.run_agent_task");
+
+export const ragSchema = z
+  .strictObject({
+    index_dir: z.string().min(1).default("/var/lib/llmctl/rag").describe("where the full-text indexes are kept (one SQLite file per collection)"),
+    top_k: z.number().int().min(1).max(50).default(5).describe("chunks given to the model per question"),
+    collections: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_-]+$/, "collection names use letters, digits, '_' and '-'"),
+        z.strictObject({
+          dir: z.string().min(1).describe("directory of .txt and .md files (searched recursively)"),
+          description: z.string().optional(),
+        }),
+      )
+      .default({}),
+  })
+  .describe("Document collections for services.tasks.run_quick_rag_task");
+
+export const fleetSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+      .describe("directories searched for apt-get, dnf, apk and systemctl by the install, check_security_updates and service tasks"),
+  })
+  .describe("Fleet chores: package and service management on the worker's host");
+
 export const environmentSchema = z
   .strictObject({
     redis: redisSchema.optional(),
@@ -207,6 +293,12 @@ export const configSchema = z
     beat: beatSettingsSchema.prefault({}),
     workspaces: workspacesSchema.prefault({}),
     shell: shellSchema.prefault({}),
+    studio: studioSettingsSchema.prefault({}),
+    models: modelsSchema.prefault({}),
+    llm: llmSchema.prefault({}),
+    agents: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "agent names use letters, digits, '_', '.' and '-'"), agentSchema).default({}),
+    rag: ragSchema.prefault({}),
+    fleet: fleetSchema.prefault({}),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), environmentSchema).default({}),
   })
   .describe("llmctl configuration");
@@ -222,6 +314,9 @@ export type BeatSettings = z.output<typeof beatSettingsSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
 export type ArgSpec = z.output<typeof argSpecSchema>;
 export type WorkerSettings = z.output<typeof workerSettingsSchema>;
+export type StudioSettings = z.output<typeof studioSettingsSchema>;
+export type LlmSettings = z.output<typeof llmSchema>;
+export type AgentDefinition = z.output<typeof agentSchema>;
 export type CatchupPolicy = z.output<typeof catchupPolicy>;
 export type OverlapPolicy = z.output<typeof overlapPolicy>;
 

@@ -66,7 +66,7 @@ export function validateArgs(task: TaskDefinition, args: unknown): { ok: true; v
     return { ok: false, problems: [{ field: "args", message: "arguments must be an object of name: value" }] };
   }
   if (!task.args) return { ok: true, value: args as Record<string, unknown> };
-  // reportInput: without it zod leaves issue.input unset, and every wrong type would read "required".
+  // reportInput: without it zod leaves `input` out of every issue, and a wrong type would read as "required".
   const parsed = task.args.safeParse(args, { reportInput: true });
   if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
   return {

@@ -67,6 +67,39 @@ export interface WorkerInfo {
   version: string;
 }
 
+export interface ChildTaskInfo {
+  name: string;
+  description: string;
+  /** JSON Schema of the task's arguments (what an agent's tool declaration needs). */
+  args_schema: Record<string, unknown>;
+}
+
+export interface ChildJobOutcome {
+  id: string;
+  queue: string;
+  task: string;
+  state: "completed" | "failed" | "removed" | "did not return";
+  result?: unknown;
+  error?: string;
+}
+
+/**
+ * Other registered tasks, run as child jobs: enqueued on their routed queue (validated like any
+ * enqueue, revocable, with their own log and result) and awaited. While a job waits for a child
+ * its worker slot is lent out, so a worker whose slots are all held by waiting parents can
+ * still run their children (docs/decisions.md, "Child jobs lend their parent's slot").
+ */
+export interface TaskCaller {
+  /** The task's description and argument schema; undefined when it is not registered. */
+  describe(name: string): ChildTaskInfo | undefined;
+  /**
+   * Runs the task as a child job and resolves with its outcome (a failed child is an outcome,
+   * not a throw). Throws when the job cannot be enqueued (unknown task, invalid arguments, nesting
+   * too deep) and with the parent's abort reason when the parent is aborted (the child is revoked).
+   */
+  run(name: string, args: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<ChildJobOutcome>;
+}
+
 export interface TaskContext<Args = Record<string, unknown>> {
   args: Args;
   job: TaskJobInfo;
@@ -79,7 +112,12 @@ export interface TaskContext<Args = Record<string, unknown>> {
   logger: Logger;
   worker: WorkerInfo;
   config: ConfigFile;
-  /** Set by the worker runtime: this job as the parent of child jobs. */
+  /** Runs other registered tasks as child jobs and awaits them, lending this job's slot meanwhile (agent tools). */
+  tasks: TaskCaller;
+  /**
+   * Set by the worker runtime: this job as the parent of a BullMQ flow, which adds children and
+   * suspends in waiting-children until they finish, holding no slot (workflows).
+   */
   flow?: JobFlow;
 }
 

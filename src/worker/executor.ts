@@ -8,10 +8,11 @@ import type { ConfigFile } from "../config/schema.ts";
 import { readPayload } from "../broker/payload.ts";
 import type { RunningJob } from "../broker/worker-registry.ts";
 import { validateArgs, describeArgsProblems } from "../tasks/args.ts";
-import type { JobFlow, TaskContext, WorkerInfo } from "../tasks/define.ts";
+import type { JobFlow, TaskCaller, TaskContext, WorkerInfo } from "../tasks/define.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
 import { formatDuration } from "../util/duration.ts";
 import type { Logger } from "../util/logger.ts";
+import type { ChildJobs } from "./child-jobs.ts";
 import { RevokedError, ShutdownInterrupted, TaskTimeoutError } from "./errors.ts";
 
 /** After a revoke or timeout, how long the handler may take to clean up (kill its children) before the job is failed anyway. */
@@ -29,6 +30,8 @@ export interface ExecutorDependencies {
   logger: Logger;
   worker: WorkerInfo;
   isRevoked: (queue: string, jobId: string) => boolean;
+  /** Runs child jobs for handlers (TaskContext.tasks). */
+  children: ChildJobs;
   onFinished?: (job: Job, outcome: "completed" | "failed", seconds: number) => void;
   /** The handler's JobFlow (child jobs); the worker runtime provides it, tests may not. */
   flowFor?: (job: Job, token: string) => JobFlow;
@@ -102,6 +105,7 @@ export class JobExecutor {
     });
     aborted.catch(() => {}); // observed below; keeps an unraced rejection from being reported
     let logger: Logger | undefined; // a pino child costs more than a no-op job; most handlers never log
+    let caller: TaskCaller | undefined; // one per job: it counts the job's pending children
     const context: TaskContext = {
       args: validated.value,
       job: { id, name: job.name, queue, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, target: payload.meta.target, progress: job.progress },
@@ -117,6 +121,9 @@ export class JobExecutor {
       },
       worker: this.deps.worker,
       config: this.deps.config,
+      get tasks(): TaskCaller {
+        return (caller ??= deps.children.callerFor({ id, queue, depth: payload.meta.depth ?? 0, signal: controller.signal }));
+      },
       ...(token !== undefined && this.deps.flowFor ? { flow: this.deps.flowFor(job, token) } : {}),
     };
     try {

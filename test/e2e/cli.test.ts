@@ -28,6 +28,7 @@ const SUBCOMMANDS = [
   ["schedule", "pause"],
   ["schedule", "resume"],
   ["schedule", "trigger"],
+  ["studio"],
   ["doctor"],
   ["task"],
   ["task", "list"],
