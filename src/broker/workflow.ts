@@ -214,9 +214,10 @@ export async function advanceWorkflow(run: WorkflowRun): Promise<WorkflowProgres
   const progress = isProgress(run.saved, nodes) ? run.saved : initialProgress(nodes, run.args.name);
   const byId = new Map(progress.nodes.map((node) => [node.id, node]));
   for (;;) {
-    for (const node of progress.nodes.filter((candidate) => candidate.status === "running")) {
-      const outcomes = await run.flow.outcomes(node.targets);
-      node.targets = node.targets.map((target, index) => ({ ...target, ...outcomes[index]! }));
+    const running = progress.nodes.filter((node) => node.status === "running");
+    const outcomes = await run.flow.outcomes(running.flatMap((node) => node.targets));
+    for (const node of running) {
+      node.targets = node.targets.map((target) => ({ ...target, ...outcomes.shift()! }));
       if (node.targets.every((target) => target.state !== "pending")) node.status = node.targets.every((target) => target.state === "completed") ? "succeeded" : "failed";
     }
     const move = nextWorkflowMove(nodes, new Map(progress.nodes.map((node) => [node.id, node.status])));
@@ -233,6 +234,6 @@ export async function advanceWorkflow(run: WorkflowRun): Promise<WorkflowProgres
     if (move.finished === "failed") throw new WorkflowFailed(progress);
     if (move.finished === "completed") return progress;
     // Returns at once when every child has finished already; the loop then records them.
-    await run.flow.waitForChildren();
+    await run.flow.waitForChildren(progress.nodes.reduce((sum, node) => sum + node.targets.filter((target) => target.state !== "pending").length, 0));
   }
 }

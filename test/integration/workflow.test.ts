@@ -125,6 +125,23 @@ describe("workflows", () => {
     expect(runs.find((run) => run.label === "d")!.started).toBeGreaterThanOrEqual(Math.max(b.finished, c.finished));
   });
 
+  it("starts a node as soon as its own dependencies are done, while a slow branch beside it still runs", async () => {
+    const [job] = await new Producer(broker, registry()).enqueue("llmctl.workflow", {
+      nodes: [
+        { id: "slow", task: "test.record", args: { label: "slow", ms: 1500 }, targets: ["web:any"] },
+        { id: "fast", task: "test.record", args: { label: "fast" }, targets: ["web:any"] },
+        { id: "next", task: "test.record", args: { label: "next" }, targets: ["web:any"], after: ["fast"] },
+        { id: "last", task: "test.record", args: { label: "last" }, targets: ["web:any"], after: ["next"] },
+      ],
+    });
+    const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 20_000 });
+    expect(outcome!.state).toBe("completed");
+    const at = (label: string) => runs.find((run) => run.label === label)!;
+    expect(at("next").started).toBeGreaterThanOrEqual(at("fast").finished);
+    // Both links of the fast chain ran while the slow node was still running, not after it.
+    expect(at("last").finished).toBeLessThan(at("slow").finished);
+  });
+
   it("refuses a workflow with a bad step before anything is enqueued", async () => {
     const producer = new Producer(broker, registry());
     const before = await broker.queue("q1").count();
