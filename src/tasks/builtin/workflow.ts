@@ -1,4 +1,4 @@
-import { advanceWorkflow, validateWorkflow, workflowArgsSchema, WORKFLOW_TASK } from "../../broker/workflow.ts";
+import { advanceWorkflow, validateWorkflow, workflowArgsSchema, workflowNodes, WORKFLOW_TASK } from "../../broker/workflow.ts";
 import { defineTask } from "../define.ts";
 
 /**
@@ -16,8 +16,8 @@ export default defineTask({
   validate(args, { config, registry }) {
     validateWorkflow(config, registry, args);
   },
-  async handler({ args, job, flow, progress }) {
+  async handler({ args, job, flow, progress, log, signal }) {
     if (!flow) throw new Error(`${WORKFLOW_TASK} runs only in an llmctl worker (it adds child jobs)`);
-    return await advanceWorkflow({ args, flow, saved: job.progress, save: (state) => progress(state as unknown as Record<string, unknown>) });
+    return await advanceWorkflow({ nodes: workflowNodes(args), name: args.name, kind: "workflow", flow, saved: job.progress, save: (state) => progress(state as unknown as Record<string, unknown>), log, signal });
   },
 });
