@@ -19,10 +19,11 @@ import { findCycle } from "../config/graph.ts";
 import type { ConfigFile } from "../config/schema.ts";
 import { STEP_NAME, workflowStepSchema } from "../config/schema.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
-import type { ChildJob, ChildOutcome, JobFlow } from "../tasks/define.ts";
+import type { ChildJob, ChildOutcome, JobFlow, TaskContext, TaskDefinition } from "../tasks/define.ts";
 import { EnqueueError, planEnqueue } from "./producer.ts";
 
 export const WORKFLOW_TASK = "llmctl.workflow";
+export const FLOWCHART_TASK = "services.tasks.run_flowchart";
 
 const nodeId = z.string().regex(STEP_NAME, "node ids use letters, digits, '_' and '-'").max(60);
 
@@ -67,7 +68,7 @@ export function workflowNodes(args: WorkflowArgs): WorkflowNode[] {
 }
 
 /** Both run a graph of child jobs and must not run one inside another. */
-export const GRAPH_TASKS = new Set([WORKFLOW_TASK, "services.tasks.run_flowchart"]);
+export const GRAPH_TASKS = new Set([WORKFLOW_TASK, FLOWCHART_TASK]);
 
 /**
  * One node's task, arguments and targets, checked as an enqueue checks them; returns the validated
@@ -111,8 +112,7 @@ export function validateWorkflow(config: ConfigFile, registry: TaskRegistry, arg
 // ---------------------------------------------------------------------------------------------
 // The engine
 
-/** revoked: the workflow was revoked while this node's jobs ran; they were revoked with it. */
-export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "revoked";
+export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped";
 
 /** Why a node did not run. */
 export interface SkipCause {
@@ -164,7 +164,7 @@ const CAUSE_ORDER: Array<SkipCause["reason"]> = ["upstream_failed", "condition_f
 /** Whether the dependency `from` lets `node` run: not yet, yes, or never (and why). */
 function dependencyState(node: WorkflowNode, from: string, status: ReadonlyMap<string, NodeStatus>, results: NodeResults): "waiting" | "open" | SkipCause {
   const state = status.get(from);
-  if (state === "failed" || state === "revoked") return { reason: "upstream_failed", detail: `"${from}" failed` };
+  if (state === "failed") return { reason: "upstream_failed", detail: `"${from}" failed` };
   if (state === "skipped") return { reason: "upstream_skipped", detail: `"${from}" was skipped` };
   if (state !== "succeeded") return "waiting";
   const edge = node.conditions?.[from];
@@ -276,12 +276,18 @@ async function recordOutcomes(run: WorkflowRun, progress: WorkflowProgress): Pro
   }
 }
 
-/** The revoked workflow's last transition: what never started is skipped, what was running is marked revoked. */
+/** How many of the workflow's child jobs have ended, as far as its progress knows. */
+function finishedChildren(progress: WorkflowProgress): number {
+  return progress.nodes.reduce((sum, node) => sum + node.targets.filter((target) => target.state !== "pending").length, 0);
+}
+
+/** The revoked workflow's last transition: what never started is skipped, and the job fails with "revoked". */
 async function endRevoked(run: WorkflowRun, progress: WorkflowProgress): Promise<never> {
   for (const node of progress.nodes) {
     if (node.status === "pending") Object.assign(node, { status: "skipped", skipped: { reason: "revoked", detail: `the ${run.kind} was revoked` } });
-    if (node.status === "running") node.status = "revoked";
   }
+  progress.done = progress.total;
+  progress.percent = 100;
   progress.status = "failed";
   await run.save(progress);
   await run.log(`${run.kind} revoked`);
@@ -300,7 +306,14 @@ export async function advanceWorkflow(run: WorkflowRun): Promise<WorkflowProgres
   const byId = new Map(progress.nodes.map((node) => [node.id, node]));
   for (;;) {
     await recordOutcomes(run, progress);
-    if (await run.flow.revoked()) await endRevoked(run, progress);
+    if (await run.flow.revoked()) {
+      // Its children were revoked with it (job-control.ts); it ends once every job it started has
+      // stopped, so that its last progress says how each one ended.
+      if (!progress.nodes.some((node) => node.status === "running")) await endRevoked(run, progress);
+      await run.save(progress);
+      await run.flow.waitForChildren(finishedChildren(progress));
+      continue;
+    }
     const results: NodeResults = new Map(progress.nodes.map((node) => [node.id, node.targets.map((target) => ({ label: targetLabel(target), result: target.result }))]));
     const move = nextWorkflowMove(nodes, new Map(progress.nodes.map((node) => [node.id, node.status])), results);
     for (const id of move.skip) byId.get(id)!.status = "skipped";
@@ -329,6 +342,20 @@ export async function advanceWorkflow(run: WorkflowRun): Promise<WorkflowProgres
     if (move.finished === "failed") throw new WorkflowFailed(progress, run.kind);
     if (move.finished === "completed") return progress;
     // Returns at once when every child has finished already; the loop then records them.
-    await run.flow.waitForChildren(progress.nodes.reduce((sum, node) => sum + node.targets.filter((target) => target.state !== "pending").length, 0));
+    await run.flow.waitForChildren(finishedChildren(progress));
   }
+}
+
+/**
+ * What both graph tasks (llmctl.workflow, run_flowchart) share: a transition that failed on a
+ * Redis error is retried, a failed node fails the job at once (WorkflowFailed is unrecoverable),
+ * and the engine finishes a revoked job itself.
+ */
+export const GRAPH_TASK_OPTIONS = { attempts: 3, backoff: { type: "exponential", delay: "1s" }, handlesRevocation: true } satisfies Partial<TaskDefinition>;
+
+/** A graph task's handler: one transition of its job's graph. */
+export async function runGraphTransition(context: TaskContext<unknown>, kind: "workflow" | "flowchart", graph: { nodes: WorkflowNode[]; name?: string }): Promise<WorkflowProgress> {
+  const { job, flow, progress, log, signal } = context;
+  if (!flow) throw new Error(`${job.name} runs only in an llmctl worker (it adds child jobs)`);
+  return await advanceWorkflow({ ...graph, kind, flow, saved: job.progress, save: (state) => progress(state as unknown as Record<string, unknown>), log, signal });
 }

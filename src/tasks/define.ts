@@ -139,9 +139,17 @@ export interface TaskDefinition<Args = any, Result = unknown> {
   args?: z.ZodType<Args>;
   /**
    * Checks beyond the schema that need the config or the other tasks (a workflow's steps), run
-   * wherever a job of this task is enqueued; throw an error with a `field` to refuse it.
+   * wherever a job of this task is enqueued; throw an error with a `field` to refuse it. It may
+   * return the arguments to enqueue instead (a flowchart named in the config, expanded), which
+   * must still pass the schema.
    */
-  validate?(args: Args, environment: { config: ConfigFile; registry: TaskRegistry }): void;
+  validate?(args: Args, environment: { config: ConfigFile; registry: TaskRegistry }): Args | void;
+  /**
+   * The handler ends a revoked job itself (a workflow parent, which learns of the revoke from
+   * JobFlow.revoked, waits for its revoked children and records how they ended before failing):
+   * the worker still starts it after a revoke instead of failing it unseen.
+   */
+  handlesRevocation?: boolean;
   /** Names of arguments that bare words on the command line fill, in order (the last may be an array). */
   positional?: string[];
   handler(context: TaskContext<Args>): Promise<Result> | Result;
