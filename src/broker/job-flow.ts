@@ -5,7 +5,7 @@
  * pending; llmctl wakes it as soon as any one finishes (wakeFlowParent), so a workflow starts a
  * node the moment its own dependencies are done, not when everything running beside it is.
  */
-import { UnrecoverableError, WaitingChildrenError, type Job } from "bullmq";
+import { WaitingChildrenError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ChildJob, ChildOutcome, JobFlow } from "../tasks/define.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
@@ -58,13 +58,13 @@ export function jobFlow(broker: Broker, registry: TaskRegistry, job: Job, token:
       await broker.flowProducer().addBulk(jobs);
       const children = describeJobs(task, plan, jobs);
       // Read after the write: a revoke records the parent first and then revokes the children it
-      // finds, so either it saw these children or this check sees its record (revokeJob).
+      // finds, so either it saw these children or this check sees its record (revokeJob). The
+      // engine then learns of the revoke from revoked() and ends once these have stopped.
       if (await revoked()) {
         for (const child of children) {
           const added = await broker.queue(child.queue).getJob(child.id);
           if (added) await revokeJob(broker, added);
         }
-        throw new UnrecoverableError("revoked");
       }
       return children;
     },

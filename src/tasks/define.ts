@@ -48,8 +48,8 @@ export interface JobFlow {
   /**
    * Sends `task` to `targets` (validated, routed and fanned out as any enqueue) as children of
    * this job. Their ids are "<this job's id>.<key>" (plus -<hostname> in a fan-out), so adding the
-   * same key again — after a crash between adding and saving — adds nothing twice. Throws
-   * "revoked" (and revokes what it added) when this job has been revoked.
+   * same key again — after a crash between adding and saving — adds nothing twice. When this
+   * job has been revoked meanwhile, the children it added are revoked at once.
    */
   addChildren(key: string, task: string, args: Record<string, unknown>, targets?: string[]): Promise<ChildJob[]>;
   /** The outcomes of these children, from this job's dependency records (kept even after the children are cleaned up). */

@@ -7,14 +7,18 @@ import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "b
 import { z } from "zod";
 import { Inspector } from "../../src/broker/inspector.ts";
 import { revokeJob } from "../../src/broker/job-control.ts";
+import { jobFlow } from "../../src/broker/job-flow.ts";
 import { waitForJobs } from "../../src/broker/job-waiter.ts";
 import { Producer } from "../../src/broker/producer.ts";
+import { Revocations } from "../../src/broker/revocations.ts";
 import type { WorkflowProgress } from "../../src/broker/workflow.ts";
 import { defineTask } from "../../src/tasks/define.ts";
 import { FIVE_QUEUES } from "../helpers/config.ts";
 import { useGraphWorkers } from "../helpers/graph-workers.ts";
 
 setDefaultTimeout(30_000);
+
+const FLOWCHART = "services.tasks.run_flowchart";
 
 const CONFIG = `${FIVE_QUEUES}
 flowcharts:
@@ -53,7 +57,7 @@ afterEach(() => {
 });
 
 async function run(args: Record<string, unknown>): Promise<{ state: string; error?: string; progress: WorkflowProgress; logs: string[] }> {
-  const [job] = await producer().enqueue("services.tasks.run_flowchart", args);
+  const [job] = await producer().enqueue(FLOWCHART, args);
   const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 20_000 });
   const stored = (await broker.queue(job!.queue).getJob(job!.id))!;
   const { logs } = await broker.queue(job!.queue).getJobLogs(job!.id);
@@ -126,7 +130,7 @@ describe("services.tasks.run_flowchart", () => {
   });
 
   it("runs a flowchart named in the config, expanded into the job's arguments at enqueue", async () => {
-    const [job] = await producer().enqueue("services.tasks.run_flowchart", { flowchart: "patch" });
+    const [job] = await producer().enqueue(FLOWCHART, { flowchart: "patch" });
     const stored = (await broker.queue(job!.queue).getJob(job!.id))!;
     expect(stored.data.args).toMatchObject({ name: "patch", nodes: [{ id: "updates", args: { label: "updates", ms: 0 } }, { id: "install" }], edges: [{ from: "updates", to: "install", match: "any" }] });
     const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 20_000 });
@@ -138,7 +142,7 @@ describe("services.tasks.run_flowchart", () => {
   });
 
   it("revokes the running nodes' jobs within a second when the flowchart is revoked, and fails it with reason revoked", async () => {
-    const [job] = await producer().enqueue("services.tasks.run_flowchart", {
+    const [job] = await producer().enqueue(FLOWCHART, {
       nodes: [
         { id: "long", task: "test.step", args: { label: "long", ms: 20_000 }, targets: ["web"] },
         { id: "after", task: "test.step", args: { label: "after" } },
@@ -168,5 +172,18 @@ describe("services.tasks.run_flowchart", () => {
     // Still serving: the worker was not taken down by any of it.
     const { state } = await run({ nodes: [{ id: "ping", task: "llmctl.ping" }] });
     expect(state).toBe("completed");
+  });
+
+  it("revokes at once the children a transition adds after its flowchart was revoked", async () => {
+    // A flowchart job nobody runs (q5), revoked while "in a transition": the children it adds then
+    // (on q4, which no worker consumes) must not be left to run.
+    const parent = await broker.queue("q5").add(FLOWCHART, { args: {}, meta: { source: "api", enqueued_at: "" } }, { jobId: "racing-flowchart" });
+    await new Revocations(broker.connection, broker.keys).record("q5", parent.id!);
+    const flow = jobFlow(broker, fleet.registry(), parent, "no-lock-needed");
+    const children = await flow.addChildren("late", "test.step", { label: "late" }, ["q4"]);
+    expect(children.map((child) => child.id)).toEqual(["racing-flowchart.late"]);
+    expect(await broker.queue("q4").getJob("racing-flowchart.late")).toBeUndefined();
+    expect(await flow.revoked()).toBe(true);
+    expect(await flow.outcomes(children)).toEqual([{ id: "racing-flowchart.late", state: "failed", error: "revoked before it ran" }]);
   });
 });
