@@ -19,9 +19,13 @@ export async function revokeJob(broker: Broker, job: Job): Promise<RevokeOutcome
   const state = await job.getState();
   const base = { id: job.id!, queue: job.queueName, previous_state: state };
   if (FINISHED_STATES.has(state)) return { ...base, outcome: "finished" };
-  // Recorded first, so that a worker taking the job between here and the removal still sees it.
+  // Recorded first, so that a worker taking the job between here and the removal still sees it,
+  // and a workflow adding children after this line finds the record (job-flow.ts).
   await new Revocations(broker.connection, broker.keys).record(job.queueName, job.id!);
-  if (WAITING_STATES.has(state)) {
+  // A workflow that has started is not removed: its unfinished children are revoked, and once
+  // they have ended it runs one last time and fails with "revoked", listing what ran.
+  const children = await revokeUnfinishedChildren(broker, job);
+  if (WAITING_STATES.has(state) && children === 0) {
     try {
       await job.remove();
       return { ...base, outcome: "removed" };
@@ -30,6 +34,18 @@ export async function revokeJob(broker: Broker, job: Job): Promise<RevokeOutcome
     }
   }
   return { ...base, outcome: "aborting" };
+}
+
+/** Revokes the children a flow parent is still waiting for; returns how many children it has had, finished or not. */
+async function revokeUnfinishedChildren(broker: Broker, parent: Job): Promise<number> {
+  const { processed = {}, unprocessed = [], ignored = {}, failed = [] } = await parent.getDependencies();
+  for (const key of unprocessed) {
+    // "<prefix>:<queue>:<id>": queue names cannot contain ":", llmctl's job ids do not either.
+    const [queue, id] = key.slice(broker.prefix.length + 1).split(":");
+    const child = queue && id ? await broker.queue(queue).getJob(id) : undefined;
+    if (child) await revokeJob(broker, child);
+  }
+  return Object.keys(processed).length + unprocessed.length + Object.keys(ignored).length + failed.length;
 }
 
 export async function retryJob(job: Job): Promise<{ id: string; queue: string; previous_state: string }> {

@@ -81,8 +81,9 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   if (!validated.ok) {
     throw new EnqueueError(describeArgsProblems(task, validated.problems), `args.${validated.problems[0]!.field}`, "see the task's arguments with: llmctl task list --json", validated.problems);
   }
+  let checked = validated.value;
   try {
-    definition.validate?.(validated.value, { config, registry });
+    checked = definition.validate?.(validated.value, { config, registry }) ?? checked;
   } catch (error) {
     if (error instanceof EnqueueError) throw new EnqueueError(error.message, `args.${error.field}`, error.hint, error.problems);
     throw error;
@@ -113,7 +114,7 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   }
   const unique = new Map<string, ResolvedTarget>();
   for (const target of targets) if (!unique.has(target.queue)) unique.set(target.queue, target);
-  return { args: validated.value, targets: [...unique.values()] };
+  return { args: checked, targets: [...unique.values()] };
 }
 
 /**

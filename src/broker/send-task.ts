@@ -8,7 +8,7 @@ import { withBroker, type Broker } from "./broker.ts";
 import { waitForJobs, type JobOutcome } from "./job-waiter.ts";
 import { planEnqueue, Producer, type EnqueueOptions } from "./producer.ts";
 import { readWorkflowFile } from "./workflow-file.ts";
-import { WORKFLOW_TASK, type WorkflowProgress } from "./workflow.ts";
+import { FLOWCHART_TASK, WORKFLOW_TASK, type WorkflowProgress } from "./workflow.ts";
 
 export interface SendTaskRequest {
   task: string;
@@ -56,21 +56,24 @@ export async function sendTask(loaded: LoadedConfig, request: SendTaskRequest): 
       onProgress: (fractions, finished) => bar.update(fractions.reduce((a, b) => a + b, 0) / fractions.length, `${finished}/${jobs.length} finished`),
     });
     bar.done();
-    if (request.task === WORKFLOW_TASK) await reportWorkflow(broker, outcomes[0]!, request.json);
+    if (request.task === WORKFLOW_TASK || request.task === FLOWCHART_TASK) await reportWorkflow(broker, outcomes[0]!, request.task === WORKFLOW_TASK ? "workflow" : "flowchart", request.json);
     else report(outcomes, request.json);
     return outcomes.every((outcome) => outcome.state === "completed") ? 0 : 1;
   });
 }
 
-/** A workflow's outcome: its status, then each step's outcome per target (from its result, or its progress when it failed). */
-async function reportWorkflow(broker: Broker, outcome: JobOutcome, json: boolean): Promise<void> {
+/**
+ * A workflow's or flowchart's outcome: its status, then each node's outcome per target (from its
+ * result, or its progress when it failed), and why a node was skipped.
+ */
+async function reportWorkflow(broker: Broker, outcome: JobOutcome, kind: "workflow" | "flowchart", json: boolean): Promise<void> {
   const job = await broker.queue(outcome.job.queue).getJob(outcome.job.id);
   const progress = (outcome.state === "completed" ? outcome.result : job?.progress) as WorkflowProgress | undefined;
   if (json) {
-    printJson({ ...outcome.job, state: outcome.state, error: outcome.error ?? null, workflow: progress ?? null });
+    printJson({ ...outcome.job, state: outcome.state, error: outcome.error ?? null, [kind]: progress ?? null });
     return;
   }
-  process.stdout.write(`workflow ${outcome.job.id}: ${outcome.state}${outcome.error ? ` (${outcome.error})` : ""}\n`);
+  process.stdout.write(`${kind} ${outcome.job.id}: ${outcome.state}${outcome.error ? ` (${outcome.error})` : ""}\n`);
   if (!progress?.nodes) return;
   printRows(
     progress.nodes.flatMap((node) =>
@@ -80,11 +83,11 @@ async function reportWorkflow(broker: Broker, outcome: JobOutcome, json: boolean
         status: node.status,
         target: target ? (target.hostname ?? target.target ?? target.queue) : "",
         state: target?.state ?? "",
-        result: target ? (target.state === "completed" ? summarize(target.result) : (target.error ?? "")) : "",
+        result: target ? (target.state === "completed" ? summarize(target.result) : (target.error ?? "")) : node.skipped ? `${node.skipped.reason.replace("_", " ")}: ${node.skipped.detail}` : "",
       })),
     ),
     [
-      { key: "step", header: "STEP" },
+      { key: "step", header: kind === "workflow" ? "STEP" : "NODE" },
       { key: "task", header: "TASK" },
       { key: "status", header: "STATUS" },
       { key: "target", header: "TARGET" },

@@ -1,6 +1,6 @@
 import { loadConfigFromFlags } from "./_config.ts";
 import { configArgs, defineVerb, jsonArgs, redisArgs } from "./_shared.ts";
-import { formatDiagnostic } from "../config/diagnostics.ts";
+import { ConfigError, formatDiagnostic } from "../config/diagnostics.ts";
 import { editConfig, editorCommand } from "../config/edit.ts";
 import { locateConfig, loadConfig } from "../config/load.ts";
 import { effectiveConfig, scheduleRows, workerRoleRows } from "../config/report.ts";
@@ -35,8 +35,14 @@ const validate = defineVerb({
     ["llmctl config validate", "check ./llmctl.yaml"],
     ["llmctl config validate -c deploy/llmctl.yaml --env production", "check with an environment applied"],
   ],
-  run({ args }) {
+  async run({ args }) {
     const loaded = loadConfig({ configPath: args.config, environment: args.env });
+    if (Object.keys(loaded.config.flowcharts).length > 0) {
+      // Named flowcharts' tasks and arguments are checked against the task registry, which loading the config does not build.
+      const [{ loadTaskRegistry }, { flowchartDiagnostics }] = await Promise.all([import("../tasks/load.ts"), import("../broker/flowchart.ts")]);
+      const diagnostics = flowchartDiagnostics(loaded, await loadTaskRegistry(loaded.config, { configPath: loaded.path }));
+      if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+    }
     const file = loaded.path ?? "built-in default contract";
     if (args.json) {
       printJson({ valid: true, file, environment: loaded.environment ?? null, warnings: loaded.warnings });

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { isByteSize, parseBytes } from "../util/bytes.ts";
 import { isDuration, parseDurationMs } from "../util/duration.ts";
+import { edgeConditionSchema } from "./condition.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -75,6 +76,41 @@ export const workflowStepSchema = z
     targets: targetList.optional(),
   })
   .describe("one step of a workflow: runs only after every target of the previous step succeeded");
+
+export const FLOWCHART_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const joinPolicy = z.enum(["all", "any"]);
+
+export const flowchartNodeSchema = z
+  .strictObject({
+    id: z.string().regex(STEP_NAME, "node ids use letters, digits, '_' and '-'").max(60).describe("the node's name in edges, in the result and in its jobs' ids"),
+    task: taskName.describe("the task this node runs"),
+    args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
+    targets: targetList.optional(),
+    join: joinPolicy
+      .default("all")
+      .describe("all: run when every incoming edge is taken; any: run when at least one is, once all its sources have ended (after branches that merge)"),
+    description: z.string().optional(),
+  })
+  .describe("a node of a flowchart: a task with its arguments and targets");
+
+export const flowchartEdgeSchema = z
+  .strictObject({
+    from: z.string().min(1).describe("the node that must succeed first"),
+    to: z.string().min(1).describe("the node that runs after it"),
+    when: edgeConditionSchema.optional(),
+    match: joinPolicy
+      .default("all")
+      .describe("with a condition on a node that ran on several targets: all of their results must meet it, or any one"),
+  })
+  .describe("an edge: `to` runs only after `from` succeeded on every target, and only if `when` holds for its result");
+
+export const flowchartSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    nodes: z.array(flowchartNodeSchema).min(1, "a flowchart needs at least one node").max(200),
+    edges: z.array(flowchartEdgeSchema).max(1000).default([]),
+  })
+  .describe("A flowchart: a directed acyclic graph of tasks, run by services.tasks.run_flowchart");
 
 export const scheduleSchema = z.strictObject({
   cron: z.string().min(1).describe("5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first"),
@@ -288,6 +324,10 @@ export const configSchema = z
       .record(z.string().regex(SCHEDULE_NAME, "schedule names use letters, digits, '_', '.' and '-'"), scheduleSchema)
       .default({}),
     tasks: z.record(taskName, taskOptionsSchema).default({}).describe("per-task options, and command tasks (kind: command)"),
+    flowcharts: z
+      .record(z.string().regex(FLOWCHART_NAME, "flowchart names use letters, digits, '_', '.' and '-'"), flowchartSchema)
+      .default({})
+      .describe("named flowcharts for services.tasks.run_flowchart (args: { flowchart: NAME })"),
     tasks_dir: z.string().min(1).optional().describe("directory of .ts/.js modules, each exporting defineTask(...), loaded at start"),
     worker: workerSettingsSchema.prefault({}),
     beat: beatSettingsSchema.prefault({}),
@@ -310,6 +350,8 @@ export type Role = z.output<typeof roleSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
 export type WorkflowStep = z.output<typeof workflowStepSchema>;
 export type WorkflowStepInput = z.input<typeof workflowStepSchema>;
+export type Flowchart = z.output<typeof flowchartSchema>;
+export type FlowchartInput = z.input<typeof flowchartSchema>;
 export type BeatSettings = z.output<typeof beatSettingsSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
 export type ArgSpec = z.output<typeof argSpecSchema>;

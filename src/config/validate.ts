@@ -12,6 +12,7 @@ import { didYouMean } from "../util/suggest.ts";
 import { errorMessage, type UsageError } from "../util/errors.ts";
 import { parseRedisUrl } from "./redis-target.ts";
 import { checkCommandTemplate } from "./command-template.ts";
+import { flowchartProblems } from "./graph.ts";
 
 type Raw = Record<string, unknown>;
 
@@ -68,7 +69,9 @@ export function semanticDiagnostics(raw: unknown, locator: SourceLocator, option
     checkRoutes(raw.routes, topology, label, push);
     checkTaskQueues(raw.tasks, topology, label, push);
     checkScheduleTargets(raw.schedules, topology, label, push);
+    checkFlowchartTargets(raw.flowcharts, topology, label, push);
   }
+  checkFlowcharts(raw.flowcharts, push);
   checkSchedules(raw.schedules, locator, options.now ?? new Date(), diagnostics, push);
   checkCommandTasks(raw.tasks, push);
   return dedupe(diagnostics);
@@ -153,13 +156,18 @@ function checkTaskQueues(tasks: unknown, topology: Topology, label: string, push
   }
 }
 
-function checkScheduleTargets(schedules: unknown, topology: Topology, label: string, push: Push): void {
-  if (!isRecord(schedules)) return;
-  const check = (targets: unknown, at: PathSegment[]) =>
+/** Checks the `targets` list of a schedule, step or node at `at`. */
+function targetChecker(topology: Topology, label: string, push: Push) {
+  return (targets: unknown, at: PathSegment[]) =>
     stringList(targets).forEach((target, index) => {
       const resolved = resolveTarget(topology, target);
       if (isTargetProblem(resolved)) push([...at, "targets", index], `${resolved.message}${label}`, resolved.fix);
     });
+}
+
+function checkScheduleTargets(schedules: unknown, topology: Topology, label: string, push: Push): void {
+  if (!isRecord(schedules)) return;
+  const check = targetChecker(topology, label, push);
   for (const [name, schedule] of Object.entries(schedules)) {
     if (!isRecord(schedule)) continue;
     check(schedule.targets, ["schedules", name]);
@@ -168,6 +176,25 @@ function checkScheduleTargets(schedules: unknown, topology: Topology, label: str
         if (isRecord(step)) check(step.targets, ["schedules", name, "steps", index]);
       });
     }
+  }
+}
+
+function checkFlowchartTargets(flowcharts: unknown, topology: Topology, label: string, push: Push): void {
+  if (!isRecord(flowcharts)) return;
+  const check = targetChecker(topology, label, push);
+  for (const [name, flowchart] of Object.entries(flowcharts)) {
+    if (!isRecord(flowchart) || !Array.isArray(flowchart.nodes)) continue;
+    flowchart.nodes.forEach((node, index) => {
+      if (isRecord(node)) check(node.targets, ["flowcharts", name, "nodes", index]);
+    });
+  }
+}
+
+/** Unique node ids, edges between known nodes, no cycle (config/graph.ts); tasks and arguments need the task registry (broker/flowchart.ts). */
+function checkFlowcharts(flowcharts: unknown, push: Push): void {
+  if (!isRecord(flowcharts)) return;
+  for (const [name, flowchart] of Object.entries(flowcharts)) {
+    for (const problem of flowchartProblems(flowchart)) push(["flowcharts", name, ...problem.path], problem.message, problem.fix);
   }
 }
 

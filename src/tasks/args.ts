@@ -66,8 +66,15 @@ export function validateArgs(task: TaskDefinition, args: unknown): { ok: true; v
     return { ok: false, problems: [{ field: "args", message: "arguments must be an object of name: value" }] };
   }
   if (!task.args) return { ok: true, value: args as Record<string, unknown> };
-  // reportInput: without it zod leaves `input` out of every issue, and a wrong type would read as "required".
-  const parsed = task.args.safeParse(args, { reportInput: true });
+  let parsed;
+  try {
+    // reportInput: without it zod leaves `input` out of every issue, and a wrong type would read as "required".
+    parsed = task.args.safeParse(args, { reportInput: true });
+  } catch (error) {
+    // A recursive schema (flowchart conditions) recurses as deep as the input: refuse, do not crash.
+    if (error instanceof RangeError) return { ok: false, problems: [{ field: "args", message: "the arguments are nested too deeply" }] };
+    throw error;
+  }
   if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
   return {
     ok: false,

@@ -40,24 +40,29 @@ export interface ChildOutcome {
 }
 
 /**
- * The job as the parent of a BullMQ flow: it adds child jobs, suspends until they have all
+ * The job as the parent of a BullMQ flow: it adds child jobs, suspends until one of them has
  * finished (its slot is free meanwhile), and runs again from the start to look at their
- * outcomes. The workflow engine (llmctl.workflow) is built on it.
+ * outcomes. The workflow engine (llmctl.workflow, run_flowchart) is built on it.
  */
 export interface JobFlow {
   /**
    * Sends `task` to `targets` (validated, routed and fanned out as any enqueue) as children of
    * this job. Their ids are "<this job's id>.<key>" (plus -<hostname> in a fan-out), so adding the
-   * same key again — after a crash between adding and saving — adds nothing twice.
+   * same key again — after a crash between adding and saving — adds nothing twice. When this
+   * job has been revoked meanwhile, the children it added are revoked at once.
    */
   addChildren(key: string, task: string, args: Record<string, unknown>, targets?: string[]): Promise<ChildJob[]>;
   /** The outcomes of these children, from this job's dependency records (kept even after the children are cleaned up). */
   outcomes(children: ChildJob[]): Promise<ChildOutcome[]>;
   /**
-   * Suspends the job until every child has finished: throws an error that ends this run without
+   * Suspends the job until another child finishes: throws an error that ends this run without
    * failing the job (let it propagate). Returns normally when no child is pending.
+   * `seenFinished` is how many children the caller has seen finish; if more have finished by the
+   * time the job is suspended, it is woken at once instead of missing them.
    */
-  waitForChildren(): Promise<void>;
+  waitForChildren(seenFinished: number): Promise<void>;
+  /** True once the job has been revoked (read from Redis, not from the worker's cached copy). */
+  revoked(): Promise<boolean>;
 }
 
 export interface WorkerInfo {
@@ -134,9 +139,17 @@ export interface TaskDefinition<Args = any, Result = unknown> {
   args?: z.ZodType<Args>;
   /**
    * Checks beyond the schema that need the config or the other tasks (a workflow's steps), run
-   * wherever a job of this task is enqueued; throw an error with a `field` to refuse it.
+   * wherever a job of this task is enqueued; throw an error with a `field` to refuse it. It may
+   * return the arguments to enqueue instead (a flowchart named in the config, expanded), which
+   * must still pass the schema.
    */
-  validate?(args: Args, environment: { config: ConfigFile; registry: TaskRegistry }): void;
+  validate?(args: Args, environment: { config: ConfigFile; registry: TaskRegistry }): Args | void;
+  /**
+   * The handler ends a revoked job itself (a workflow parent, which learns of the revoke from
+   * JobFlow.revoked, waits for its revoked children and records how they ended before failing):
+   * the worker still starts it after a revoke instead of failing it unseen.
+   */
+  handlesRevocation?: boolean;
   /** Names of arguments that bare words on the command line fill, in order (the last may be an array). */
   positional?: string[];
   handler(context: TaskContext<Args>): Promise<Result> | Result;

@@ -83,7 +83,7 @@ export class JobExecutor {
     const id = job.id!;
     const task = this.deps.registry.get(job.name);
     if (!task) throw new UnrecoverableError(`unknown task "${job.name}": this worker does not have it registered`);
-    if (this.deps.isRevoked(queue, id)) throw new UnrecoverableError("revoked");
+    if (this.deps.isRevoked(queue, id) && !task.handlesRevocation) throw new UnrecoverableError("revoked");
     const payload = readPayload(job.data);
     const validated = validateArgs(task, payload.args);
     if (!validated.ok) throw new UnrecoverableError(describeArgsProblems(job.name, validated.problems));

@@ -6,7 +6,7 @@ import { hostname as osHostname } from "node:os";
 import type { Job } from "bullmq";
 import type { LoadedConfig } from "../config/load.ts";
 import { openBroker, type Broker } from "../broker/broker.ts";
-import { jobFlow } from "../broker/job-flow.ts";
+import { jobFlow, wakeFlowParent } from "../broker/job-flow.ts";
 import { RevocationWatcher, Revocations } from "../broker/revocations.ts";
 import { WorkerRegistry, type WorkerHeartbeat } from "../broker/worker-registry.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
@@ -133,8 +133,13 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       renewal,
     );
     consumer.on("error", (error) => logger.warn({ queue, err: errorMessage(error) }, "worker error"));
+    const wakeParent = (job: Job) =>
+      void wakeFlowParent(broker, job).catch((error: unknown) => logger.warn({ job: job.id, queue, err: errorMessage(error) }, "could not wake the workflow waiting for this job"));
+    consumer.on("completed", wakeParent);
     consumer.on("failed", (job, error) => {
-      if (job) logger.info({ job: job.id, task: job.name, queue, attempt: job.attemptsMade, err: error.message }, "job failed");
+      if (!job) return;
+      logger.info({ job: job.id, task: job.name, queue, attempt: job.attemptsMade, err: error.message }, "job failed");
+      if (job.finishedOn) wakeParent(job); // its last attempt: no retry will follow
     });
     consumer.on("stalled", (jobId) => logger.warn({ job: jobId, queue }, "job stalled (its worker died); it runs again"));
     return consumer;

@@ -3,6 +3,8 @@
  * results with getChildrenValues, and fails when a child with failParentOnFailure fails.
  */
 import { describe, expect, it, setDefaultTimeout } from "bun:test";
+import { WaitingChildrenError } from "bullmq";
+import { wakeWaitingParent } from "../../src/broker/job-flow.ts";
 import { BACKENDS } from "./backends.ts";
 import { gate, useBackend, waitFor } from "./harness.ts";
 
@@ -89,6 +91,45 @@ for (const backend of BACKENDS) {
       const parent = (await parentQueue.getJob("p"))!;
       expect(parent.failedReason).toContain(`bull:${childQueueName}:bad`);
       expect(parentRan).toBe(false);
+    });
+
+    it("a parent woken early by llmctl's wake script runs with a child pending, then waits again for it", async () => {
+      const parentQueueName = c.queueName("flow-wake-parent");
+      const childQueueName = c.queueName("flow-wake-child");
+      const parentQueue = c.queue(parentQueueName);
+      const parentKey = { queueKey: `bull:${parentQueueName}`, id: "p" };
+      await c.flowProducer().add({
+        name: "parent",
+        queueName: parentQueueName,
+        opts: { jobId: "p" },
+        children: [
+          { name: "fast", queueName: childQueueName, opts: { jobId: "fast" } },
+          { name: "slow", queueName: childQueueName, opts: { jobId: "slow" } },
+        ],
+      });
+      const releaseSlow = gate();
+      c.worker(childQueueName, async (job) => {
+        if (job.name === "slow") await releaseSlow.promise;
+        return job.name;
+      });
+      await waitFor("the fast child to complete", async () => (await parentQueue.getJob("p"))!.getDependenciesCount().then((counts) => counts.processed === 1));
+      expect(await (await parentQueue.getJob("p"))!.getState()).toBe("waiting-children");
+      // The parent's own check: nothing it has not seen has finished, so it stays asleep.
+      expect(await wakeWaitingParent(c.connection(), parentKey, 1)).toBe(false);
+      expect(await wakeWaitingParent(c.connection(), parentKey)).toBe(true);
+      expect(await (await parentQueue.getJob("p"))!.getState()).toBe("waiting");
+      expect(await wakeWaitingParent(c.connection(), parentKey)).toBe(false);
+
+      const runs: Array<Record<string, unknown>> = [];
+      c.worker(parentQueueName, async (job, token) => {
+        runs.push(await job.getChildrenValues());
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+        return runs.length;
+      });
+      await waitFor("the woken parent to wait again", async () => runs.length === 1 && (await (await parentQueue.getJob("p"))!.getState()) === "waiting-children");
+      releaseSlow.open();
+      await waitFor("the parent to complete", async () => (await parentQueue.getJob("p"))?.finishedOn);
+      expect(runs).toEqual([{ [`bull:${childQueueName}:fast`]: "fast" }, { [`bull:${childQueueName}:fast`]: "fast", [`bull:${childQueueName}:slow`]: "slow" }]);
     });
   });
 }

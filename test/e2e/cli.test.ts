@@ -119,6 +119,24 @@ describe("dist/llmctl", () => {
     expect(result.stderr).toContain("3 errors in");
   });
 
+  it("checks named flowcharts: a cycle at load, then each node's unknown task and bad arguments, at file:line:col, exit 2", async () => {
+    const flowchart = (edges: string, nodes = "[{ id: a, task: llmctl.ping }, { id: b, task: llmctl.ping }]") => yaml`
+      queues: [llmctl_studio]
+      flowcharts:
+        rollout:
+          nodes: ${nodes}
+          edges: ${edges}
+    `;
+    const cyclic = await llmctl(["config", "validate", "-c", files.file("cyclic.yaml", flowchart("[{ from: a, to: b }, { from: b, to: a }]"))]);
+    expect(cyclic.code).toBe(2);
+    expect(cyclic.stderr).toContain(":5:33: error: flowcharts.rollout.edges[1]: the edges form a cycle: a → b → a");
+    const tasks = await llmctl(["config", "validate", "-c", files.file("tasks.yaml", flowchart("[{ from: a, to: b }]", "[{ id: a, task: llmctl.pnig }, { id: b, task: install, args: { packages: [\"nginx;reboot\"] } }]"))]);
+    expect(tasks.code).toBe(2);
+    expect(tasks.stderr).toContain(':4:28: error: flowcharts.rollout.nodes[0].task: unknown task "llmctl.pnig" (did you mean "llmctl.ping"?)');
+    expect(tasks.stderr).toContain(":4:86: error: flowcharts.rollout.nodes[1].args.packages[0]: invalid arguments for install: packages[0]");
+    expect((await llmctl(["config", "validate", "-c", files.file("fine.yaml", flowchart("[{ from: a, to: b, when: { path: result.queue, exists: true } }]"))])).code).toBe(0);
+  });
+
   it("gives clear messages for missing, empty, binary and unreadable config files", async () => {
     const missing = await llmctl(["config", "validate", "-c", join(files.dir, "nope.yaml")]);
     expect(missing.code).toBe(2);

@@ -94,7 +94,7 @@ async function stateOf(page: Page): Promise<string> {
 }
 
 describe("the dashboard in headless Chromium", () => {
-  it("signs in, shows the worker, enqueues from the form, follows the job live, revokes a running one, pauses a queue", async () => {
+  it("signs in, shows the worker, enqueues from the form, follows the job live, revokes a running one, pauses a queue, runs a flowchart", async () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
@@ -175,6 +175,32 @@ describe("the dashboard in headless Chromium", () => {
       await page.waitForSelector("#panel-queues tr[data-queue='llmctl_studio'] button[data-action=pause]");
       expect(await page.locator("#panel-queues tr[data-queue='llmctl_studio'] .badge.paused").count()).toBe(0);
       expect(await page.textContent("#panel-queues tr[data-queue='llmctl_studio'] [data-count=completed]")).toBe("1");
+
+      // A flowchart from the form: its lists of objects have no form of their own, so they are
+      // JSON text areas; a cycle is refused at the edges field; a valid one runs to completion.
+      await page.click("nav a[data-section=enqueue]");
+      await page.selectOption("#enqueue-task", "services.tasks.run_flowchart");
+      expect(await page.getAttribute("#arg-nodes", "placeholder")).toBe("JSON");
+      await page.fill("#arg-name", "from-the-form");
+      await page.fill("#arg-nodes", JSON.stringify([{ id: "first", task: "llmctl.ping" }, { id: "second", task: "llmctl.ping" }, { id: "never", task: "llmctl.ping" }]));
+      await page.fill("#arg-edges", JSON.stringify([{ from: "first", to: "second" }, { from: "second", to: "first" }]));
+      await page.click("#enqueue-form button[type=submit]");
+      await page.waitForSelector(".notice.error:has-text('cycle')");
+      expect(await page.textContent(".notice.error:has-text('cycle')")).toContain("the edges form a cycle: first → second → first");
+      expect(await page.getAttribute("[data-field='args.edges']", "class")).toContain("invalid");
+      const edges = [
+        { from: "first", to: "second", when: { path: "result.queue", equals: "llmctl_studio" } },
+        { from: "first", to: "never", when: { path: "result.queue", equals: "elsewhere" } },
+      ];
+      await page.fill("#arg-edges", JSON.stringify(edges));
+      await page.click("#enqueue-form button[type=submit]");
+      await page.waitForSelector("#enqueued-jobs a");
+      await page.click("#enqueued-jobs a");
+      await page.waitForSelector("#job-state .badge:text('completed')", { timeout: 15_000 });
+      const flowchart = JSON.parse((await page.textContent("#job-result")) ?? "{}");
+      expect(flowchart).toMatchObject({ status: "completed", name: "from-the-form", done: 3, total: 3 });
+      expect(flowchart.nodes.map((node: { id: string; status: string }) => [node.id, node.status])).toEqual([["first", "succeeded"], ["second", "succeeded"], ["never", "skipped"]]);
+      await page.screenshot({ path: artifactPath("studio-flowchart-completed.png"), fullPage: true });
 
       expect(await page.evaluate(() => (window as unknown as { noReload?: boolean }).noReload)).toBe(true);
       expect(pageErrors).toEqual([]);

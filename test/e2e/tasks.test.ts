@@ -189,6 +189,45 @@ describe("the task inventory from `dist/llmctl task … --wait`", () => {
     expect(status[0]).toMatchObject({ state: "completed", result: { unit: "nginx.service", active: true } });
   });
 
+  it("runs a flowchart with `--wait` and prints each node's outcome; a cycle exits 2 with nothing enqueued", async () => {
+    await Promise.all([startWorker("--queues", "llmctl_studio"), startWorker("--role", "webserver", "--hostname", "web01"), startWorker("--role", "webserver", "--hostname", "web02")]);
+    const flowchart = {
+      name: "rollout",
+      nodes: [
+        { id: "probe", task: "llmctl.ping", targets: ["webserver"] },
+        { id: "upgrade", task: "shell", args: { argv: ["/bin/echo", "upgrading"] }, targets: ["webserver:any"] },
+        { id: "page", task: "llmctl.ping" },
+        { id: "done", task: "llmctl.ping", join: "any" },
+      ],
+      edges: [
+        { from: "probe", to: "upgrade", when: { path: "result.role", equals: "webserver" } },
+        { from: "probe", to: "page", when: { not: { path: "result.role", equals: "webserver" } }, match: "any" },
+        { from: "upgrade", to: "done" },
+        { from: "page", to: "done" },
+      ],
+    };
+    const run = await llmctl(["task", "services.tasks.run_flowchart", "--data", JSON.stringify(flowchart), "--wait", "--timeout", "30s"], { env: env(), timeoutMs: 40_000 });
+    expect(run.code).toBe(0);
+    const rows = run.stdout.split("\n").map((line) => line.trim().split(/\s{2,}/));
+    expect(run.stdout).toStartWith("flowchart ");
+    expect(run.stdout.split("\n")[0]).toEndWith(": completed");
+    expect(rows.filter((row) => ["probe", "upgrade", "page", "done"].includes(row[0]!)).map((row) => row.slice(0, 5))).toEqual([
+      ["probe", "llmctl.ping", "succeeded", "web01", "completed"],
+      ["probe", "llmctl.ping", "succeeded", "web02", "completed"],
+      ["upgrade", "shell", "succeeded", "webserver:any", "completed"],
+      ["page", "llmctl.ping", "skipped", 'condition false: probe → page: not (result.role equals "webserver") is false on every target'],
+      ["done", "llmctl.ping", "succeeded", "llmctl_studio", "completed"],
+    ]);
+
+    const jobsOnDefaultQueue = async () => Object.values(await broker.queue("llmctl_studio").getJobCounts()).reduce((sum, count) => sum + count, 0);
+    const before = await jobsOnDefaultQueue();
+    const cycle = { nodes: [{ id: "a", task: "llmctl.ping" }, { id: "b", task: "llmctl.ping" }], edges: [{ from: "a", to: "b" }, { from: "b", to: "a" }] };
+    const refused = await llmctl(["task", "services.tasks.run_flowchart", "--data", JSON.stringify(cycle), "--wait"], { env: env() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("edges[1]: the edges form a cycle: a → b → a");
+    expect(await jobsOnDefaultQueue()).toBe(before);
+  });
+
   it("refuses a package name with shell metacharacters at enqueue: exit 2, nothing enqueued", async () => {
     const refused = await llmctl(["task", "install", "nginx;reboot", "--targets", "webserver"], { env: env() });
     expect(refused.code).toBe(2);

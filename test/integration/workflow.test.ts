@@ -3,26 +3,18 @@
  * after every target of the one before succeeded; a failed step stops the rest and fails the
  * workflow; the workflow job holds no slot while its steps run.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { z } from "zod";
-import { openBroker, type Broker } from "../../src/broker/broker.ts";
 import { Inspector } from "../../src/broker/inspector.ts";
 import { waitForJobs } from "../../src/broker/job-waiter.ts";
 import { EnqueueError, Producer } from "../../src/broker/producer.ts";
 import type { WorkflowProgress } from "../../src/broker/workflow.ts";
-import { BUILTIN_TASKS } from "../../src/tasks/builtin/index.ts";
 import { defineTask } from "../../src/tasks/define.ts";
-import { TaskRegistry } from "../../src/tasks/registry.ts";
-import { silentLogger } from "../../src/util/logger.ts";
-import { start, type WorkerHandle } from "../../src/worker/index.ts";
-import { FIVE_QUEUES, loadedConfig } from "../helpers/config.ts";
-import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+import { FIVE_QUEUES } from "../helpers/config.ts";
+import { useGraphWorkers } from "../helpers/graph-workers.ts";
 
 setDefaultTimeout(30_000);
 
-let redis: RedisServer;
-let broker: Broker;
-const handles: WorkerHandle[] = [];
 const runs: Array<{ label: string; hostname: string; started: number; finished: number }> = [];
 
 const record = defineTask({
@@ -37,28 +29,14 @@ const record = defineTask({
   },
 });
 
-const registry = () => new TaskRegistry([...BUILTIN_TASKS, record], loadedConfig(FIVE_QUEUES, redis.url).config);
-
-async function startWorker(options: Partial<Parameters<typeof start>[0]>): Promise<void> {
-  handles.push(await start({ loaded: loadedConfig(FIVE_QUEUES, redis.url), registry: registry(), logger: silentLogger(), graceMs: 2000, ...options }));
-}
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  broker = await openBroker(loadedConfig(FIVE_QUEUES, redis.url), "test");
-  // One slot on the default queue, where both the workflow job and the unrouted steps run: the
-  // workflow must not hold it while it waits. Each web host runs its own jobs.
-  await startWorker({ queues: "q1", concurrency: 1, hostname: "default" });
-  await startWorker({ role: "web", hostname: "w1", concurrency: 2 });
-  await startWorker({ role: "web", hostname: "w2", concurrency: 2 });
+const fleet = useGraphWorkers(FIVE_QUEUES, [record]);
+const registry = fleet.registry;
+let broker: ReturnType<typeof fleet.broker>;
+beforeAll(() => {
+  broker = fleet.broker();
 });
 afterEach(() => {
   runs.length = 0;
-});
-afterAll(async () => {
-  await Promise.all(handles.map((handle) => handle.close()));
-  await broker.close();
-  await redis.stop();
 });
 
 describe("workflows", () => {
@@ -123,6 +101,23 @@ describe("workflows", () => {
     const c = runs.find((run) => run.label === "c")!;
     expect(Math.abs(b.started - c.started)).toBeLessThan(300);
     expect(runs.find((run) => run.label === "d")!.started).toBeGreaterThanOrEqual(Math.max(b.finished, c.finished));
+  });
+
+  it("starts a node as soon as its own dependencies are done, while a slow branch beside it still runs", async () => {
+    const [job] = await new Producer(broker, registry()).enqueue("llmctl.workflow", {
+      nodes: [
+        { id: "slow", task: "test.record", args: { label: "slow", ms: 1500 }, targets: ["web:any"] },
+        { id: "fast", task: "test.record", args: { label: "fast" }, targets: ["web:any"] },
+        { id: "next", task: "test.record", args: { label: "next" }, targets: ["web:any"], after: ["fast"] },
+        { id: "last", task: "test.record", args: { label: "last" }, targets: ["web:any"], after: ["next"] },
+      ],
+    });
+    const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 20_000 });
+    expect(outcome!.state).toBe("completed");
+    const at = (label: string) => runs.find((run) => run.label === label)!;
+    expect(at("next").started).toBeGreaterThanOrEqual(at("fast").finished);
+    // Both links of the fast chain ran while the slow node was still running, not after it.
+    expect(at("last").finished).toBeLessThan(at("slow").finished);
   });
 
   it("refuses a workflow with a bad step before anything is enqueued", async () => {

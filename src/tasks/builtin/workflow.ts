@@ -1,4 +1,4 @@
-import { advanceWorkflow, validateWorkflow, workflowArgsSchema, WORKFLOW_TASK } from "../../broker/workflow.ts";
+import { GRAPH_TASK_OPTIONS, runGraphTransition, validateWorkflow, workflowArgsSchema, workflowNodes, WORKFLOW_TASK } from "../../broker/workflow.ts";
 import { defineTask } from "../define.ts";
 
 /**
@@ -9,15 +9,12 @@ import { defineTask } from "../define.ts";
 export default defineTask({
   name: WORKFLOW_TASK,
   description: "Run steps in order (each after every target of the previous one succeeded), or a graph of nodes; the result lists each step's outcome per target",
-  // A transition that failed on a Redis error is retried; a failed step fails the workflow at once.
-  attempts: 3,
-  backoff: { type: "exponential", delay: "1s" },
+  ...GRAPH_TASK_OPTIONS,
   args: workflowArgsSchema,
   validate(args, { config, registry }) {
     validateWorkflow(config, registry, args);
   },
-  async handler({ args, job, flow, progress }) {
-    if (!flow) throw new Error(`${WORKFLOW_TASK} runs only in an llmctl worker (it adds child jobs)`);
-    return await advanceWorkflow({ args, flow, saved: job.progress, save: (state) => progress(state as unknown as Record<string, unknown>) });
+  async handler(context) {
+    return await runGraphTransition(context, "workflow", { nodes: workflowNodes(context.args), name: context.args.name });
   },
 });

@@ -108,6 +108,30 @@ describe("config validation", () => {
     expect(errorsOf(`${BASE}schedules:\n  s: { cron: "0 2 * * *", task: t, targets: ["db:any"] }\n`)[0]?.message).toContain('target "db:any" names no role');
   });
 
+  it("reports a flowchart's cycle, unknown nodes, unknown targets and bad conditions, each at its line and column, in one run", () => {
+    const errors = errorsOf(`${BASE}${yaml`
+      flowcharts:
+        deploy:
+          nodes:
+            - { id: check, task: check_security_updates, targets: [webservr] }
+            - { id: install, task: install, args: { packages: [nginx] } }
+            - { id: verify, task: llmctl.ping }
+          edges:
+            - { from: check, to: install, when: { path: result.security_count, gt: 0 } }
+            - { from: install, to: verify }
+            - { from: verify, to: install }
+            - { from: install, to: restrat }
+            - { from: check, to: verify, when: { path: status, equals: ok } }
+    `}`);
+    expect(errors.map((error) => `${error.line}:${error.column} ${error.path}: ${error.message}`)).toEqual([
+      '9:62 flowcharts.deploy.nodes[0].targets[0]: target "webservr" names no role or queue (did you mean "webserver"?)',
+      "15:9 flowcharts.deploy.edges[2]: the edges form a cycle: install → verify → install",
+      '16:30 flowcharts.deploy.edges[3].to: edge to "restrat", which is not a node',
+      '17:50 flowcharts.deploy.edges[4].when.path: the string "status" is not valid',
+    ]);
+    expect(errors[3]!.fix).toBe("a path starts at result and goes on with .key or [index], e.g. result.hosts[0].status");
+  });
+
   it("rejects routes to undeclared queues", () => {
     const [error] = errorsOf(`${BASE}routes:\n  some.task: nowhere\n`);
     expect(error?.message).toContain('goes to queue "nowhere", which is not declared');
