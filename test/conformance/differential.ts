@@ -5,7 +5,7 @@
  *
  * Determinism comes from the scenario, not from the normalisation: fixed job ids, fixed job
  * timestamps (opts.timestamp), fixed prefix and queue names, one fixed worker token and name,
- * jobs fetched and finished by hand in a fixed order (no worker loop, no timers), errors with a
+ * jobs fetched and finished by hand in a fixed order, a clock tick apart (no worker loop), errors with a
  * fixed stack. What cannot be fixed is listed in NORMALISATIONS, each with its reason.
  */
 import { FlowProducer, Queue, Worker, type Job } from "bullmq";
@@ -25,6 +25,11 @@ const T = Date.UTC(2039, 0, 1);
 export interface ScenarioResult {
   /** Job ids in the order the worker fetched them. */
   fetched: string[];
+}
+
+async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() === now) await Bun.sleep(1);
 }
 
 function fixedError(message: string): Error {
@@ -93,6 +98,10 @@ export async function runScenario(connect: () => Redis): Promise<ScenarioResult>
         default:
           await job.moveToCompleted(`done ${job.id}`, TOKEN, false);
       }
+      // A finished set is ordered by finish time, ties by member name: two jobs finished in the
+      // same millisecond (a fast run) would swap places against a slower run. One clock tick
+      // between finishes keeps the order the scenario's own.
+      await nextMillisecond();
     }
     // One child of the flow completes; the parent keeps waiting for the other.
     const child = await flowWorker.getNextJob(TOKEN, { block: false });
