@@ -13,7 +13,7 @@ import { startRole, type RoleProcess } from "../helpers/processes.ts";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
 import { studioClient } from "../helpers/studio.ts";
 
-setDefaultTimeout(60_000);
+setDefaultTimeout(120_000);
 
 const TOKEN = "e2e-studio-token-0123456789abcdef";
 const files = tempDir();
@@ -132,7 +132,7 @@ describe("the dashboard in headless Chromium", () => {
       await page.screenshot({ path: artifactPath("studio-enqueued.png"), fullPage: true });
       await page.click("#enqueued-jobs a");
       await page.waitForFunction(() => ["waiting", "active"].includes(document.querySelector("#job-state .badge")?.textContent ?? ""));
-      await page.waitForSelector("#job-state .badge:text('completed')", { timeout: 15_000 });
+      await page.waitForSelector("#job-state .badge:text('completed')", { timeout: 30_000 });
       expect(await page.textContent("#job-result")).toContain('"queue": "llmctl_studio"');
       await page.screenshot({ path: artifactPath("studio-job-completed.png"), fullPage: true });
 
@@ -152,10 +152,10 @@ describe("the dashboard in headless Chromium", () => {
       await page.click("#enqueue-form button[type=submit]");
       await page.waitForSelector("#enqueued-jobs a");
       await page.click("#enqueued-jobs a");
-      await page.waitForSelector("#job-state .badge:text('active')", { timeout: 15_000 });
+      await page.waitForSelector("#job-state .badge:text('active')", { timeout: 30_000 });
       await page.screenshot({ path: artifactPath("studio-job-running.png"), fullPage: true });
       await page.click("button[data-action=revoke]");
-      await page.waitForSelector("#job-state .badge:text('failed')", { timeout: 10_000 });
+      await page.waitForSelector("#job-state .badge:text('failed')", { timeout: 20_000 });
       expect(await page.textContent("#job-error")).toContain("revoked");
       expect(await stateOf(page)).toBe("failed");
       await page.screenshot({ path: artifactPath("studio-job-revoked.png"), fullPage: true });
@@ -196,7 +196,7 @@ describe("the dashboard in headless Chromium", () => {
       await page.click("#enqueue-form button[type=submit]");
       await page.waitForSelector("#enqueued-jobs a");
       await page.click("#enqueued-jobs a");
-      await page.waitForSelector("#job-state .badge:text('completed')", { timeout: 15_000 });
+      await page.waitForSelector("#job-state .badge:text('completed')", { timeout: 30_000 });
       const flowchart = JSON.parse((await page.textContent("#job-result")) ?? "{}");
       expect(flowchart).toMatchObject({ status: "completed", name: "from-the-form", done: 3, total: 3 });
       expect(flowchart.nodes.map((node: { id: string; status: string }) => [node.id, node.status])).toEqual([["first", "succeeded"], ["second", "succeeded"], ["never", "skipped"]]);
