@@ -1,12 +1,13 @@
 /**
- * The overview: one panel per concern, each re-rendered from the live state. Panels are a list
- * so that the schedules panel (with beat) is one more entry, not a new page.
+ * The overview: one panel per concern, each re-rendered from the live state. Panels are a list:
+ * a new concern is one more entry, not a new page.
  */
 import { api, type QueueOverview, type Worker } from "../api.ts";
 import { ageLabel, h, replaceChildren } from "../dom.ts";
 import { live } from "../live.ts";
 import { runAction } from "../notice.ts";
 import { sparkline } from "../sparkline.ts";
+import { schedulesPanel } from "./schedules.ts";
 
 export interface OverviewPanel {
   id: string;
@@ -91,8 +92,8 @@ const workersPanel: OverviewPanel = {
   },
 };
 
-/** The overview's panels, in order; beat adds schedules here. */
-export const OVERVIEW_PANELS: OverviewPanel[] = [queuesPanel, workersPanel];
+/** The overview's panels, in order. */
+export const OVERVIEW_PANELS: OverviewPanel[] = [queuesPanel, workersPanel, schedulesPanel];
 
 export function overviewView(root: HTMLElement): () => void {
   const sections = OVERVIEW_PANELS.map((panel) => {
