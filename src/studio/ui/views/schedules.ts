@@ -31,7 +31,6 @@ function leaseLine(): HTMLElement {
     { class: "muted", id: "lease-holder", "data-lease": holder },
     "Dispatched by beat ",
     h("span", { class: "mono" }, holder),
-    active ? [" — heartbeat ", ageLabel(active.beat_at)] : null,
     standby.length ? `; standing by: ${standby.join(", ")}` : null,
   );
 }
@@ -78,6 +77,7 @@ function scheduleRow(schedule: Schedule): HTMLElement {
 export const schedulesPanel: OverviewPanel = {
   id: "schedules",
   title: "Schedules",
+  state: () => JSON.stringify([[...live.schedules.values()].map((schedule) => ({ ...schedule, lease: schedule.lease?.holder })), [...live.beats.values()].map((beat) => [beat.id, beat.role])]),
   render() {
     const schedules = [...live.schedules.values()];
     // Without schedules, no beat is nothing to warn about.
