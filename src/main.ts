@@ -23,6 +23,7 @@ const root = defineVerb({
   },
   subCommands: {
     up: lazyVerb("Studio, worker and beat in one process (the embedded store unless Redis is configured)", () => import("./commands/up.ts")),
+    smoke: lazyVerb("Self-test a topology: --local in one process in seconds, or a live deployment", () => import("./commands/smoke.ts")),
     studio: lazyVerb("Serve the API and live dashboard: enqueue, inspect, retry, revoke (never runs jobs)", () => import("./commands/studio.ts")),
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
     beat: lazyVerb("Dispatch the config's schedules once per fire time (one active beat, others stand by)", () => import("./commands/beat.ts")),

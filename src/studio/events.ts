@@ -13,6 +13,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { Inspector, QueueOverview, ScheduleView } from "../broker/inspector.ts";
 import type { BeatHeartbeat, WorkerHeartbeat } from "../broker/worker-registry.ts";
 import { errorMessage } from "../util/errors.ts";
+import { settlesWithin } from "../util/timeout.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** QueueEvents events forwarded as `job` events. */
@@ -325,7 +326,7 @@ export class EventHub {
     await Promise.allSettled(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
         // While Redis is down BullMQ's close waits for a reconnect that may never come; give up after a moment.
-        await Promise.race([events.close().catch(() => {}), Bun.sleep(CLOSE_WAIT_MS)]);
+        await settlesWithin(events.close(), CLOSE_WAIT_MS);
         connection.disconnect();
       }),
     );
