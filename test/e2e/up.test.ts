@@ -155,6 +155,13 @@ describe("dist/llmctl up", () => {
     expect(state).toBe("completed");
   });
 
+  it("refuses a second up on the same data directory while the first runs, leaving the first untouched", async () => {
+    const second = await llmctl(["up", "--port", "0", "--data-dir", dataDir], { env });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`the embedded store ${join(dataDir, "store.snapshot")} is in use by another process (pid ${up.process.process.pid})`);
+    expect((await studioClient(up.url, up.token)("GET", "/readyz")).status).toBe(200);
+  });
+
   it("refuses bad flags and --data-dir with a configured Redis, with exit 2, starting nothing", async () => {
     const redisAndDataDir = await llmctl(["up", "--data-dir", join(files.dir, "other")], { env: { ...env, LLMCTL_REDIS_URL: "redis://127.0.0.1:1/0" } });
     expect(redisAndDataDir.code).toBe(2);
