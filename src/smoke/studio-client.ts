@@ -46,12 +46,13 @@ export class StudioClient {
     return { status: response.status, contentType, text, body: parsed };
   }
 
-  /** The request, which must answer `status`; otherwise a failure quoting the studio's own error. */
-  async expect(method: "GET" | "POST", path: string, status: number, body?: unknown): Promise<StudioReply> {
+  /** The request, which must answer `status` (or one of them); otherwise a failure quoting the studio's own error. */
+  async expect(method: "GET" | "POST", path: string, status: number | number[], body?: unknown): Promise<StudioReply> {
     const reply = await this.request(method, path, body);
-    if (reply.status !== status) {
+    const accepted = Array.isArray(status) ? status : [status];
+    if (!accepted.includes(reply.status)) {
       const message = reply.body?.error?.message ?? reply.text.slice(0, 200);
-      throw new CheckFailed(`${method} ${path} answered ${reply.status} (expected ${status}): ${message}`);
+      throw new CheckFailed(`${method} ${path} answered ${reply.status} (expected ${accepted.join(" or ")}): ${message}`);
     }
     return reply;
   }

@@ -38,6 +38,11 @@ function parseReport(stdout: string): SmokeJson {
   return JSON.parse(stdout) as SmokeJson;
 }
 
+/** Fails with the report in the message, so a failing check says which and why. */
+function expectExit(result: { code: number; stdout: string; stderr: string }, code: number): void {
+  if (result.code !== code) throw new Error(`exit ${result.code}, expected ${code}:\n${result.stdout}\n${result.stderr}`);
+}
+
 function check(report: SmokeJson, name: string) {
   const found = report.checks.find((entry) => entry.name === name);
   if (!found) throw new Error(`no check "${name}" in: ${report.checks.map((entry) => entry.name).join(", ")}`);
@@ -54,8 +59,8 @@ describe("dist/llmctl smoke --local", () => {
     const started = performance.now();
     const result = await llmctl(["smoke", "--local"], { env: { LLMCTL_CONFIG: configPath, LLMCTL_REDIS_URL: "redis://127.0.0.1:1/0" } });
     const wallMs = performance.now() - started;
+    expectExit(result, 0);
     expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
     const lines = result.stdout.split("\n");
     for (const queue of QUEUES) expect(lines.some((line) => line.startsWith("PASS  ping on " + queue))).toBe(true);
     for (const name of ["beat dispatches schedule llmctl.smoke", "revoke a running job", "schedule pause, trigger, resume via the API", "GET /api/v1/events", "GET /api/v1/jobs/{id}", "GET /metrics"]) {
@@ -69,7 +74,7 @@ describe("dist/llmctl smoke --local", () => {
 
   it("reports as JSON", async () => {
     const result = await llmctl(["smoke", "--local", "--json"], { env: { LLMCTL_CONFIG: configPath } });
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     const report = parseReport(result.stdout);
     expect(report).toMatchObject({ ok: true, mode: "local", summary: { failed: 0, skipped: 0 } });
     expect(report.checks.length).toBe(report.summary.passed);
@@ -124,8 +129,8 @@ describe("dist/llmctl smoke against a live deployment", () => {
 
   it("passes with two workers, a beat and a studio", async () => {
     const result = await llmctl(["smoke", "--studio", studioUrl, "--timeout", "10s"], { env });
+    expectExit(result, 0);
     expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
     for (const queue of QUEUES) {
       expect(result.stdout).toMatch(new RegExp(`^PASS  queue ${queue.replace(/\./g, "\\.")} has a worker +2 workers, 4 slots`, "m"));
       expect(result.stdout).toMatch(new RegExp(`^PASS  ping on ${queue.replace(/\./g, "\\.")} +answered by `, "m"));
