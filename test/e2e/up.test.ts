@@ -21,7 +21,7 @@ const configPath = files.file(
   "llmctl.yaml",
   `prefix: e2e_up
 queues: [llmctl_studio, llmctl_studio.rag.index]
-worker: { heartbeat: 500ms, grace: 2s }
+worker: { grace: 2s }
 schedules:
   hourly_ping: { cron: "0 * * * *", task: llmctl.ping, targets: [llmctl_studio], description: a ping once an hour }
 `,
