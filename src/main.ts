@@ -22,6 +22,8 @@ const root = defineVerb({
     description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
   },
   subCommands: {
+    up: lazyVerb("Studio, worker and beat in one process (the embedded store unless Redis is configured)", () => import("./commands/up.ts")),
+    smoke: lazyVerb("Self-test a topology: --local in one process in seconds, or a live deployment", () => import("./commands/smoke.ts")),
     studio: lazyVerb("Serve the API and live dashboard: enqueue, inspect, retry, revoke (never runs jobs)", () => import("./commands/studio.ts")),
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
     beat: lazyVerb("Dispatch the config's schedules once per fire time (one active beat, others stand by)", () => import("./commands/beat.ts")),
@@ -32,6 +34,7 @@ const root = defineVerb({
     config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
   },
   examples: [
+    ["llmctl up", "studio, worker and beat in one process: the dashboard on http://127.0.0.1:8080/"],
     ["llmctl config init llmctl.yaml", "write a starter config"],
     ["llmctl config validate", "check ./llmctl.yaml and report every error"],
     ["llmctl config schedules", "list schedules with their next fire times"],

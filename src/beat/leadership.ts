@@ -12,6 +12,8 @@ import type { Logger } from "../util/logger.ts";
 import { withTimeout } from "../util/timeout.ts";
 import { WakeableSleep } from "../util/wakeable-sleep.ts";
 
+const SHUTTING_DOWN = "shutting down";
+
 /** The longest a standby waits between two looks at the lease. */
 export const STANDBY_POLL_MS = 500;
 
@@ -57,7 +59,7 @@ export class Leadership {
     await this.loop;
     if (this.role === "active" && this.token !== null) {
       const token = this.token;
-      await this.loseLeadership("shutting down");
+      await this.loseLeadership(SHUTTING_DOWN);
       await withTimeout(this.lease.release(token), this.requestTimeoutMs, () => new Error("release timed out")).catch(() => false);
     }
   }
@@ -118,7 +120,9 @@ export class Leadership {
     this.role = "standby";
     this.token = null;
     this.validUntil = 0;
-    this.logger.warn({ reason }, "no longer active: stopped dispatching");
+    // Handing the lease over at shutdown is the plan, not a problem worth a warning.
+    if (reason === SHUTTING_DOWN) this.logger.info({ reason }, "no longer active: stopped dispatching");
+    else this.logger.warn({ reason }, "no longer active: stopped dispatching");
     await this.events.lost(reason);
   }
 }

@@ -7,7 +7,7 @@ import type { Broker } from "./broker.ts";
 import { readPayload, type JobMeta } from "./payload.ts";
 import { readLease } from "./beat-lease.ts";
 import type { EnqueuedJob } from "./producer.ts";
-import { EMPTY_STATE, type DispatchKind, type ScheduleState, type SkippedFire } from "./schedule-state.ts";
+import { EMPTY_STATE, scheduleDefinition, type DispatchKind, type ScheduleState, type SkippedFire } from "./schedule-state.ts";
 import { ScheduleStore } from "./schedule-store.ts";
 import { BeatRegistry, WorkerRegistry, type BeatHeartbeat, type WorkerHeartbeat } from "./worker-registry.ts";
 import { nextFireTimes } from "../config/cron.ts";
@@ -207,8 +207,27 @@ export interface ScheduleView {
   last_dispatched_by: string | null;
   last_jobs: ScheduledJobOutcome[];
   last_skip: SkippedFire | null;
+  /** The last cron fire time a beat handled (dispatched, or skipped by policy); fire times after it are still to come or overdue. */
+  handled_until: string | null;
+  /**
+   * How long the oldest fire time no beat has handled yet has been due: 0 while beat keeps up,
+   * growing while none dispatches. Null when no beat has counted this schedule (as it is now
+   * defined) yet, or it is not in the config.
+   */
+  lag_ms: number | null;
   /** The active beat, which dispatches every schedule. */
   lease: LeaseView | null;
+}
+
+/**
+ * Time since the first fire time after the watermark, when it has passed. The watermark only
+ * means something for the definition (cron, time zone) it was counted with; after a change beat
+ * restarts the count at its next look, so until then the lag is unknown.
+ */
+function scheduleLag(schedule: { cron: string; timezone: string }, state: ScheduleState, now: Date): number | null {
+  if (state.watermark === null || state.definition !== scheduleDefinition(schedule)) return null;
+  const next = nextFireTimes(schedule.cron, schedule.timezone, new Date(state.watermark), 1)[0];
+  return next ? Math.max(0, now.getTime() - next.getTime()) : 0;
 }
 
 function iso(ms: number | undefined): string | null {
@@ -299,6 +318,8 @@ export class Inspector {
           last_dispatched_by: state.last_dispatched_by,
           last_jobs: await this.outcomes(state.last_jobs),
           last_skip: state.last_skip,
+          handled_until: state.watermark === null ? null : new Date(state.watermark).toISOString(),
+          lag_ms: schedule ? scheduleLag(schedule, state, now) : null,
           lease,
         };
       }),

@@ -66,6 +66,19 @@ export const tasksDirArgs = {
   "tasks-dir": { type: "string", valueHint: "DIR", description: "directory of task modules (default: tasks_dir from the config)" },
 } as const satisfies ArgsDef;
 
+/** Where the studio listens and its token: `llmctl studio` and `llmctl up`. */
+export const studioArgs = {
+  host: { type: "string", valueHint: "ADDR", description: "address the studio listens on (default: studio.host, 127.0.0.1)" },
+  port: { type: "string", valueHint: "PORT", description: "port the studio listens on (default: studio.port, 8080; 0 picks a free one)" },
+  "token-file": { type: "string", valueHint: "FILE", description: "file holding the studio's bearer token (default: $LLMCTL_STUDIO_TOKEN, then studio.token_file)" },
+} as const satisfies ArgsDef;
+
+/** A worker's slots and shutdown grace: `llmctl worker` and `llmctl up`. */
+export const slotArgs = {
+  concurrency: { type: "string", valueHint: "N", description: "jobs the worker runs at once across its queues (default: worker.concurrency, 2)" },
+  grace: { type: "string", valueHint: "DURATION", description: "on SIGTERM/Ctrl-C, how long running jobs may take to finish (default: worker.grace, 30s)" },
+} as const satisfies ArgsDef;
+
 /** Parses a TCP port flag (0 picks a free port). */
 export function portFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;

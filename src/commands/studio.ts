@@ -1,5 +1,5 @@
 import { loadConfigFromFlags } from "./_config.ts";
-import { configArgs, defineVerb, portFlag, redisArgs, tasksDirArgs } from "./_shared.ts";
+import { configArgs, defineVerb, portFlag, redisArgs, studioArgs, tasksDirArgs } from "./_shared.ts";
 import { UsageError } from "../util/errors.ts";
 import { createLogger } from "../util/logger.ts";
 import { stopOnSignals } from "../util/signals.ts";
@@ -10,9 +10,7 @@ export default defineVerb({
     ...configArgs,
     ...redisArgs,
     ...tasksDirArgs,
-    host: { type: "string", valueHint: "ADDR", description: "address to listen on (default: studio.host, 127.0.0.1)" },
-    port: { type: "string", valueHint: "PORT", description: "port to listen on (default: studio.port, 8080)" },
-    "token-file": { type: "string", valueHint: "FILE", description: "file holding the bearer token (default: $LLMCTL_STUDIO_TOKEN, then studio.token_file)" },
+    ...studioArgs,
     insecure: { type: "boolean", description: "allow a non-loopback address without a token (only behind something that authenticates)" },
   },
   examples: [

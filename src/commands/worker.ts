@@ -1,5 +1,5 @@
 import { loadConfigFromFlags } from "./_config.ts";
-import { configArgs, defineVerb, portFlag, positiveIntegerFlag, redisArgs, tasksDirArgs } from "./_shared.ts";
+import { configArgs, defineVerb, portFlag, positiveIntegerFlag, redisArgs, slotArgs, tasksDirArgs } from "./_shared.ts";
 import { durationFlag } from "../util/duration.ts";
 import { createLogger } from "../util/logger.ts";
 import { stopOnSignals } from "../util/signals.ts";
@@ -11,11 +11,10 @@ export default defineVerb({
     ...redisArgs,
     ...tasksDirArgs,
     queues: { type: "string", valueHint: "all|Q1,Q2", description: "queues to consume: 'all' (the contract) or a list (default: all, or only the role's queues with --role)" },
-    concurrency: { type: "string", valueHint: "N", description: "jobs this process runs at once across its queues (default: worker.concurrency, 2)" },
+    ...slotArgs,
     role: { type: "string", valueHint: "ROLE", description: "also consume the role's queue and this host's own queue" },
     hostname: { type: "string", valueHint: "HOST", description: "this host's name for --role (default: the system hostname)" },
     "health-port": { type: "string", valueHint: "PORT", description: "serve /healthz, /readyz and /metrics on this port" },
-    grace: { type: "string", valueHint: "DURATION", description: "on SIGTERM, how long running jobs may take to finish (default: worker.grace, 30s)" },
   },
   examples: [
     ["llmctl worker --queues all --concurrency 2", "the Celery worker replacement: every contract queue, 2 slots"],

@@ -7,6 +7,7 @@ import { EmbeddedRedis } from "./client.ts";
 import { existsSync, statSync } from "node:fs";
 import { Dataset } from "./dataset.ts";
 import { loadSnapshot, startSnapshots, writeSnapshot } from "./snapshot.ts";
+import { lockSnapshot } from "./lock.ts";
 import { StoreInternals } from "./store.ts";
 
 export interface EmbeddedStoreOptions {
@@ -27,12 +28,19 @@ export interface EmbeddedStore {
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 5_000;
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 3_000;
 export { CorruptSnapshotError } from "./snapshot.ts";
+export { SnapshotInUseError } from "./lock.ts";
 
 export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const store = new StoreInternals(options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
   const path = options.snapshotPath;
-  // Loading throws for a corrupt file before any writer exists, so the file is never overwritten.
-  if (path) loadSnapshot(path, store.dataset);
+  const unlock = path ? lockSnapshot(path) : undefined;
+  try {
+    // Loading throws for a corrupt file before any writer exists, so the file is never overwritten.
+    if (path) loadSnapshot(path, store.dataset);
+  } catch (error) {
+    unlock?.();
+    throw error;
+  }
   const snapshots = path ? startSnapshots(path, store.dataset, options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS) : undefined;
   let closed = false;
   return {
@@ -42,7 +50,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
       closed = true;
       for (const client of [...store.clients]) client.disconnect();
       snapshots?.stop();
-      if (path) writeSnapshot(path, store.dataset);
+      try {
+        if (path) writeSnapshot(path, store.dataset);
+      } finally {
+        unlock?.();
+      }
     },
   };
 }

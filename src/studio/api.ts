@@ -1,13 +1,16 @@
 /**
  * The studio's routes: the JSON API under /api/v1, the probes and /metrics. Each handler checks
  * its input at the top (schemas in schemas.ts) and delegates: reads to the Inspector, writes to
- * the Producer, job-control and queue-control. Schedules (beat) add their routes here.
+ * the Producer, job-control, queue-control and schedule-control.
  */
 import type { Job } from "bullmq";
 import type { z } from "zod";
 import { planEnqueue, type EnqueueOptions } from "../broker/producer.ts";
 import { retryJob, revokeJob } from "../broker/job-control.ts";
 import { setQueuePaused } from "../broker/queue-control.ts";
+import { planSchedule, requireSchedule } from "../broker/schedule-plan.ts";
+import { setSchedulePaused, triggerSchedule } from "../broker/schedule-control.ts";
+import { EnqueueError } from "../broker/producer.ts";
 import { parseDurationMs } from "../util/duration.ts";
 import { NotFoundError, UsageError } from "../util/errors.ts";
 import { healthResponse, readinessResponse } from "../util/probes.ts";
@@ -23,6 +26,7 @@ import {
   jobListQuery,
   queueParams,
   responses,
+  scheduleParams,
   sessionBody,
   taskParams,
 } from "./schemas.ts";
@@ -49,22 +53,47 @@ function enqueueOptions(body: z.output<typeof enqueueBody>): EnqueueOptions {
   };
 }
 
-function queuePauseRoute(paused: boolean) {
-  const verb = paused ? "pause" : "resume";
-  return defineRoute({
-    method: "POST",
-    path: `/api/v1/queues/{name}/${verb}`,
-    operationId: `${verb}Queue`,
-    summary: paused ? "Pause a queue: workers take no new jobs from it; running jobs finish" : "Resume a paused queue",
-    tag: "queues",
-    access: "write",
-    redis: true,
-    params: queueParams,
-    response: { status: 200, description: "the queue's state now and before", schema: responses.queuePaused },
-    async handle({ params, context }) {
-      return await setQueuePaused(context.broker, await context.inspector.requireQueue(params.name), paused);
-    },
-  });
+/**
+ * POST /api/v1/{queues|schedules}/{name}/pause and …/resume: the same pair for both, each
+ * checking the name its own way and answering the state now and before.
+ */
+function pauseRoutes<P extends { name: string }>(pausable: {
+  collection: "queues" | "schedules";
+  noun: "Queue" | "Schedule";
+  params: z.ZodType<P>;
+  summaries: { pause: string; resume: string };
+  schema: z.ZodType;
+  validate?(context: StudioContext, name: string): void;
+  setPaused(context: StudioContext, name: string, paused: boolean): Promise<unknown>;
+}) {
+  return (["pause", "resume"] as const).map((verb) =>
+    defineRoute({
+      method: "POST",
+      path: `/api/v1/${pausable.collection}/{name}/${verb}`,
+      operationId: `${verb}${pausable.noun}`,
+      summary: pausable.summaries[verb],
+      tag: pausable.collection,
+      access: "write",
+      redis: true,
+      params: pausable.params,
+      response: { status: 200, description: `the ${pausable.noun.toLowerCase()}'s state now and before`, schema: pausable.schema },
+      validate: pausable.validate && (({ params, context }) => pausable.validate!(context, params.name)),
+      async handle({ params, context }) {
+        return await pausable.setPaused(context, params.name, verb === "pause");
+      },
+    }),
+  );
+}
+
+/** The schedule's plan, or 409 when the config's schedule cannot be dispatched by this studio (e.g. a task it does not know). */
+function dispatchableSchedule(context: StudioContext, name: string): void {
+  const schedule = requireSchedule(context.broker.config, name);
+  try {
+    planSchedule(context.broker.config, context.registry, name, schedule);
+  } catch (error) {
+    if (!(error instanceof EnqueueError)) throw error;
+    throw new ApiError(409, "conflict", `schedule ${name} cannot be dispatched: ${error.message}`, { hint: "fix the schedule in the config (llmctl config validate, llmctl beat --dry-run)" });
+  }
 }
 
 function sessionState(context: StudioContext, authenticated: boolean): z.output<typeof responses.session> {
@@ -105,8 +134,16 @@ export const API_ROUTES: Route<any, any, any>[] = [
       return { queues: await context.inspector.queueOverview() };
     },
   }),
-  queuePauseRoute(true),
-  queuePauseRoute(false),
+  ...pauseRoutes({
+    collection: "queues",
+    noun: "Queue",
+    params: queueParams,
+    summaries: { pause: "Pause a queue: workers take no new jobs from it; running jobs finish", resume: "Resume a paused queue" },
+    schema: responses.queuePaused,
+    async setPaused(context, name, paused) {
+      return await setQueuePaused(context.broker, await context.inspector.requireQueue(name), paused);
+    },
+  }),
   defineRoute({
     method: "GET",
     path: "/api/v1/workers",
@@ -118,6 +155,50 @@ export const API_ROUTES: Route<any, any, any>[] = [
     response: { status: 200, description: "live workers, oldest first", schema: responses.workers },
     async handle({ context }) {
       return { workers: await context.inspector.workers() };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/schedules",
+    operationId: "listSchedules",
+    summary: "Schedules with paused flag, next fire time, last dispatch and its jobs' outcome, lag; live beats and the lease holder",
+    tag: "schedules",
+    access: "read",
+    redis: true,
+    response: { status: 200, description: "every schedule of the config, and any with state in Redis the config no longer has", schema: responses.schedules },
+    async handle({ context }) {
+      const [schedules, beats, lease] = await Promise.all([context.inspector.schedules(), context.inspector.beats(), context.inspector.lease()]);
+      return { schedules, beats, lease };
+    },
+  }),
+  ...pauseRoutes({
+    collection: "schedules",
+    noun: "Schedule",
+    params: scheduleParams,
+    summaries: {
+      pause: "Pause a schedule: its fire times are skipped (not caught up on resume) by whichever beat is active, across restarts",
+      resume: "Resume a paused schedule from its next fire time",
+    },
+    schema: responses.schedulePaused,
+    validate: (context, name) => void requireSchedule(context.broker.config, name),
+    setPaused: (context, name, paused) => setSchedulePaused(context.broker, name, paused),
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/schedules/{name}/trigger",
+    operationId: "triggerSchedule",
+    summary: "Dispatch a schedule now, once, to all its targets (also when paused); its cron fire times run as usual",
+    tag: "schedules",
+    access: "write",
+    redis: true,
+    params: scheduleParams,
+    errors: [409],
+    response: { status: 202, description: "the jobs enqueued", schema: responses.triggered },
+    validate({ params, context }) {
+      dispatchableSchedule(context, params.name);
+    },
+    async handle({ params, context }) {
+      return await triggerSchedule(context.broker, context.registry, params.name, "studio");
     },
   }),
   defineRoute({
@@ -201,15 +282,16 @@ export const API_ROUTES: Route<any, any, any>[] = [
     method: "GET",
     path: "/api/v1/events",
     operationId: "streamEvents",
-    summary: "Server-sent events: snapshot, job, queue, queues and worker changes",
+    summary: "Server-sent events: snapshot, job, queue, queues, worker, beat and schedule changes",
     tag: "events",
     access: "read",
     redis: true,
     response: {
       status: 200,
       description:
-        "text/event-stream. `snapshot` {queues, workers} first; then `job` {queue, id, event, task?, progress?, failed_reason?, prev?, at}, " +
-        "`queue` {queue, event: paused|resumed, at}, `queues` {queues} (counts, at most once a second after changes), `worker` {change: up|down|update, worker}",
+        "text/event-stream. `snapshot` {queues, workers, schedules, beats} first; then `job` {queue, id, event, task?, progress?, failed_reason?, prev?, at}, " +
+        "`queue` {queue, event: paused|resumed, at}, `queues` {queues} (counts, at most once a second after changes), `worker` {change: up|down|update, worker}, " +
+        "`beat` {change: up|down|update, beat}, `schedule` {schedule} (as in GET /api/v1/schedules, when its state, lease holder or lag changed)",
       contentType: "text/event-stream",
     },
     async handle({ request, server, context }) {

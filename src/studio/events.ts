@@ -1,17 +1,19 @@
 /**
  * Live changes for the dashboard and API clients. Job events come from one BullMQ QueueEvents
  * listener per known queue (a blocking XREAD on the queue's event stream, which the embedded
- * store serves too); worker events from diffs of the heartbeats, polled once a second. Every
- * subscriber shares these listeners; each gets a server-sent event stream.
+ * store serves too); worker and beat events from diffs of the heartbeats, and schedule events
+ * from diffs of the schedules' state, polled once a second. Every subscriber shares these
+ * listeners; each gets a server-sent event stream.
  */
 import type { EventEmitter } from "node:events";
 import type { Server } from "bun";
 import { QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Broker } from "../broker/broker.ts";
-import type { Inspector, QueueOverview } from "../broker/inspector.ts";
-import type { WorkerHeartbeat } from "../broker/worker-registry.ts";
+import type { Inspector, QueueOverview, ScheduleView } from "../broker/inspector.ts";
+import type { BeatHeartbeat, WorkerHeartbeat } from "../broker/worker-registry.ts";
 import { errorMessage } from "../util/errors.ts";
+import { settlesWithin } from "../util/timeout.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** QueueEvents events forwarded as `job` events. */
@@ -35,15 +37,24 @@ export interface JobEvent {
   at: string;
 }
 
+export interface Snapshot {
+  queues: QueueOverview[];
+  workers: WorkerHeartbeat[];
+  schedules: ScheduleView[];
+  beats: BeatHeartbeat[];
+}
+
 export type StudioEvent =
-  | { type: "snapshot"; data: { queues: QueueOverview[]; workers: WorkerHeartbeat[] } }
+  | { type: "snapshot"; data: Snapshot }
   | { type: "job"; data: JobEvent }
   | { type: "queue"; data: { queue: string; event: (typeof QUEUE_EVENTS)[number]; at: string } }
   | { type: "worker"; data: { change: "up" | "down" | "update"; worker: WorkerHeartbeat } }
+  | { type: "beat"; data: { change: "up" | "down" | "update"; beat: BeatHeartbeat } }
+  | { type: "schedule"; data: { schedule: ScheduleView } }
   | { type: "queues"; data: { queues: QueueOverview[] } };
 
 export interface EventHubOptions {
-  /** How often heartbeats are read and diffed. */
+  /** How often heartbeats and schedule states are read and diffed. */
   workerPollMs?: number;
   /** The least time between two `queues` events; one also follows a quiet spell of five times this. */
   queuesIntervalMs?: number;
@@ -66,10 +77,49 @@ function workerChanged(before: WorkerHeartbeat, after: WorkerHeartbeat): boolean
   return before.beat_at !== after.beat_at || before.slots_in_use !== after.slots_in_use || before.processed !== after.processed || before.failed !== after.failed;
 }
 
+function beatChanged(before: BeatHeartbeat, after: BeatHeartbeat): boolean {
+  return before.beat_at !== after.beat_at || before.role !== after.role || before.lease_token !== after.lease_token || before.dispatched !== after.dispatched;
+}
+
+/**
+ * What makes a schedule worth an event: everything but the lease's countdown, and the lag in
+ * whole seconds, so a schedule that falls behind is reported once a second, not on every poll.
+ */
+function scheduleDigest(view: ScheduleView): string {
+  return JSON.stringify({
+    ...view,
+    lease: view.lease && { holder: view.lease.holder, token: view.lease.token },
+    lag_ms: view.lag_ms === null ? null : Math.floor(view.lag_ms / 1000),
+  });
+}
+
+/**
+ * Emits up/update/down for a set of processes identified by id, from the previous and the
+ * current heartbeats; returns the current ones keyed by id for the next diff.
+ */
+function diffHeartbeats<T extends { id: string }>(
+  before: Map<string, T>,
+  current: T[],
+  changed: (before: T, after: T) => boolean,
+  emit: (change: "up" | "down" | "update", item: T) => void,
+): Map<string, T> {
+  const next = new Map(current.map((item) => [item.id, item]));
+  for (const [id, item] of next) {
+    const previous = before.get(id);
+    if (!previous) emit("up", item);
+    else if (changed(previous, item)) emit("update", item);
+  }
+  for (const [id, item] of before) if (!next.has(id)) emit("down", item);
+  return next;
+}
+
 export class EventHub {
   private readonly listeners = new Set<Listener>();
   private readonly queueEvents = new Map<string, { events: QueueEvents; connection: Redis }>();
   private workers = new Map<string, WorkerHeartbeat>();
+  private beats = new Map<string, BeatHeartbeat>();
+  private schedules = new Map<string, string>();
+  private polling = false;
   private workerTimer?: ReturnType<typeof setInterval>;
   private queuesTimer?: ReturnType<typeof setInterval>;
   private queuesDirty = true;
@@ -86,8 +136,9 @@ export class EventHub {
 
   async start(): Promise<void> {
     for (const worker of await this.inspector.workers().catch(() => [])) this.workers.set(worker.id, worker);
+    for (const beat of await this.inspector.beats().catch(() => [])) this.beats.set(beat.id, beat);
     await this.listenTo(await this.inspector.queueNames().catch(() => this.broker.declaredQueues()));
-    this.workerTimer = setInterval(() => void this.pollWorkers(), this.options.workerPollMs ?? 1000);
+    this.workerTimer = setInterval(() => void this.poll(), this.options.workerPollMs ?? 1000);
     const queuesInterval = this.options.queuesIntervalMs ?? 1000;
     this.queuesTimer = setInterval(() => void this.pushQueues(queuesInterval * 5), queuesInterval);
   }
@@ -155,6 +206,19 @@ export class EventHub {
     if (event === "completed" || event === "failed") this.options.onFinished?.({ queue, id, outcome: event });
   }
 
+  /** One poll at a time: a slow Redis must not pile them up. */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await this.pollWorkers();
+      // Beats and schedules only interest subscribers, and reading every schedule costs a few round trips.
+      if (this.listeners.size > 0) await this.pollBeatsAndSchedules();
+    } finally {
+      this.polling = false;
+    }
+  }
+
   /** Diffs the live heartbeats against the last poll; also starts listening to queues new workers consume. */
   private async pollWorkers(): Promise<void> {
     let current: WorkerHeartbeat[];
@@ -163,16 +227,26 @@ export class EventHub {
     } catch {
       return; // Redis away: nothing to diff; the dashboard shows the connection state.
     }
-    const next = new Map(current.map((worker) => [worker.id, worker]));
-    for (const [id, worker] of next) {
-      const before = this.workers.get(id);
-      if (!before) this.emit({ type: "worker", data: { change: "up", worker } });
-      else if (workerChanged(before, worker)) this.emit({ type: "worker", data: { change: "update", worker } });
-    }
-    for (const [id, worker] of this.workers) if (!next.has(id)) this.emit({ type: "worker", data: { change: "down", worker } });
-    this.workers = next;
+    this.workers = diffHeartbeats(this.workers, current, workerChanged, (change, worker) => this.emit({ type: "worker", data: { change, worker } }));
     const unheard = current.flatMap((worker) => worker.queues).filter((queue) => !this.queueEvents.has(queue));
     if (unheard.length > 0) await this.listenTo([...new Set(unheard)]);
+  }
+
+  private async pollBeatsAndSchedules(): Promise<void> {
+    let beats: BeatHeartbeat[];
+    let schedules: ScheduleView[];
+    try {
+      [beats, schedules] = await Promise.all([this.inspector.beats(), this.inspector.schedules()]);
+    } catch {
+      return;
+    }
+    this.beats = diffHeartbeats(this.beats, beats, beatChanged, (change, beat) => this.emit({ type: "beat", data: { change, beat } }));
+    for (const schedule of schedules) {
+      const digest = scheduleDigest(schedule);
+      if (this.schedules.get(schedule.name) === digest) continue;
+      this.schedules.set(schedule.name, digest);
+      this.emit({ type: "schedule", data: { schedule } });
+    }
   }
 
   /** Pushes queue counts after changes (at most once per interval), or after a quiet spell, while anyone listens. */
@@ -196,7 +270,7 @@ export class EventHub {
   async stream(request: Request, server: Server<unknown>): Promise<Response> {
     // Bun closes connections idle for 10 s by default; an event stream is idle by design.
     server.timeout(request, 0);
-    const [queues, workers] = await Promise.all([this.inspector.queueOverview(), this.inspector.workers()]);
+    const [queues, workers, schedules, beats] = await Promise.all([this.inspector.queueOverview(), this.inspector.workers(), this.inspector.schedules(), this.inspector.beats()]);
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
     let keepalive: ReturnType<typeof setInterval> | undefined;
@@ -217,7 +291,7 @@ export class EventHub {
           };
           // Reconnect after 2 s when the connection drops (EventSource does this by itself).
           controller.enqueue(encoder.encode("retry: 2000\n\n"));
-          send({ type: "snapshot", data: { queues, workers } });
+          send({ type: "snapshot", data: { queues, workers, schedules, beats } });
           unsubscribe = this.subscribe(send);
           keepalive = setInterval(() => {
             try {
@@ -252,7 +326,7 @@ export class EventHub {
     await Promise.allSettled(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
         // While Redis is down BullMQ's close waits for a reconnect that may never come; give up after a moment.
-        await Promise.race([events.close().catch(() => {}), Bun.sleep(CLOSE_WAIT_MS)]);
+        await settlesWithin(events.close(), CLOSE_WAIT_MS);
         connection.disconnect();
       }),
     );

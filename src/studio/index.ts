@@ -1,7 +1,7 @@
 /**
  * The studio role: the JSON API, the live dashboard, probes and /metrics on one Bun.serve. It
- * enqueues, inspects, retries, revokes and pauses; it never runs a job. `llmctl up` will start it
- * beside a worker and beat on one shared Broker, so it takes an optional broker and registry.
+ * enqueues, inspects, retries, revokes and pauses; it never runs a job. `llmctl up` starts it
+ * beside a worker and beat on one shared Broker (up/index.ts), so it takes an optional broker and registry.
  */
 import { openBroker, type Broker } from "../broker/broker.ts";
 import { Inspector } from "../broker/inspector.ts";

@@ -1,7 +1,8 @@
 /**
  * The studio's /metrics: what Prometheus should alert on for the whole system, read from Redis
  * at scrape time (jobs by queue and state, worker slots from heartbeats, Redis up) plus a run-time
- * histogram per task fed by the finished-job events. Beat lag per schedule joins with beat.
+ * histogram per task fed by the finished-job events, and beat's side from the schedules' state:
+ * which beat leads, and how far behind each schedule is.
  */
 import { Gauge, Histogram, Registry } from "prom-client";
 import type { Broker } from "../broker/broker.ts";
@@ -27,6 +28,21 @@ export class StudioMetrics {
   private readonly workers = new Gauge({ name: "llmctl_workers", help: "Live worker processes (from heartbeats)", registers: [this.registry] });
   private readonly slots = new Gauge({ name: "llmctl_worker_slots", help: "Slots (concurrency) of each live worker", labelNames: ["worker", "hostname"] as const, registers: [this.registry] });
   private readonly slotsInUse = new Gauge({ name: "llmctl_worker_slots_in_use", help: "Slots running a job, per live worker", labelNames: ["worker", "hostname"] as const, registers: [this.registry] });
+  private readonly leaseHeld = new Gauge({ name: "llmctl_beat_lease_held", help: "1 while a beat holds the lease (schedules are being dispatched), 0 when none does", registers: [this.registry] });
+  private readonly beats = new Gauge({ name: "llmctl_beats", help: "Live beat processes by role (active, standby, disconnected), from heartbeats", labelNames: ["role"] as const, registers: [this.registry] });
+  private readonly scheduleLag = new Gauge({
+    name: "llmctl_schedule_lag_seconds",
+    help: "How long each schedule's oldest fire time that no beat has handled has been due: 0 while beat keeps up, growing while none dispatches",
+    labelNames: ["schedule"] as const,
+    registers: [this.registry],
+  });
+  private readonly dispatchLag = new Gauge({
+    name: "llmctl_schedule_dispatch_lag_seconds",
+    help: "Fire time to jobs committed, for the last cron or catch-up dispatch of each schedule",
+    labelNames: ["schedule"] as const,
+    registers: [this.registry],
+  });
+  private readonly schedulePaused = new Gauge({ name: "llmctl_schedule_paused", help: "1 when the schedule is paused", labelNames: ["schedule"] as const, registers: [this.registry] });
   private readonly redisUp = new Gauge({ name: "llmctl_redis_up", help: "1 when the studio's connection to Redis is ready", registers: [this.registry] });
   private pending: Array<{ queue: string; id: string; outcome: "completed" | "failed" }> = [];
   private readonly timer: ReturnType<typeof setInterval>;
@@ -66,9 +82,16 @@ export class StudioMetrics {
     this.paused.reset();
     this.slots.reset();
     this.slotsInUse.reset();
+    for (const gauge of [this.beats, this.scheduleLag, this.dispatchLag, this.schedulePaused]) gauge.reset();
     if (up) {
       try {
-        const [queues, workers] = await Promise.all([this.inspector.queueCounts(), this.inspector.workers()]);
+        const [queues, workers, beats, lease, schedules] = await Promise.all([
+          this.inspector.queueCounts(),
+          this.inspector.workers(),
+          this.inspector.beats(),
+          this.inspector.lease(),
+          this.inspector.schedules(),
+        ]);
         for (const queue of queues) {
           for (const state of ["waiting", "active", "delayed", "failed", "completed"] as const) this.jobs.set({ queue: queue.queue, state }, queue[state]);
           this.paused.set({ queue: queue.queue }, queue.paused ? 1 : 0);
@@ -77,6 +100,16 @@ export class StudioMetrics {
         for (const worker of workers) {
           this.slots.set({ worker: worker.id, hostname: worker.hostname }, worker.concurrency);
           this.slotsInUse.set({ worker: worker.id, hostname: worker.hostname }, worker.slots_in_use);
+        }
+        for (const role of ["active", "standby", "disconnected"] as const) this.beats.set({ role }, beats.filter((beat) => beat.role === role).length);
+        this.leaseHeld.set(lease ? 1 : 0);
+        for (const schedule of schedules) {
+          if (!schedule.in_config) continue;
+          this.schedulePaused.set({ schedule: schedule.name }, schedule.paused ? 1 : 0);
+          if (schedule.lag_ms !== null) this.scheduleLag.set({ schedule: schedule.name }, schedule.lag_ms / 1000);
+          if (schedule.last_kind && schedule.last_kind !== "trigger" && schedule.last_fire_time && schedule.last_dispatched_at) {
+            this.dispatchLag.set({ schedule: schedule.name }, (Date.parse(schedule.last_dispatched_at) - Date.parse(schedule.last_fire_time)) / 1000);
+          }
         }
       } catch (error) {
         this.redisUp.set(0);

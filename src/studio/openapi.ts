@@ -12,8 +12,8 @@ const STATUS_TEXT: Record<number, string> = {
   400: "invalid input: malformed JSON, a wrong type, an unknown field, target or cursor (error.field names it)",
   401: "the token is missing or not valid",
   403: "a change made with the dashboard's cookie without its request header",
-  404: "no such job, queue or task",
-  409: "the job is in the wrong state for this, or its id exists in several queues",
+  404: "no such job, queue, task or schedule",
+  409: "the job is in the wrong state for this, its id exists in several queues, or the schedule cannot be dispatched",
   413: "the request body is larger than studio.max_body",
   503: "Redis is not reachable; nothing was changed",
 };

@@ -36,7 +36,7 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   operationId: string;
   summary: string;
   /** Groups the OpenAPI document and the README table. */
-  tag: "queues" | "jobs" | "tasks" | "workers" | "events" | "session" | "probes" | "docs";
+  tag: "queues" | "jobs" | "tasks" | "workers" | "schedules" | "events" | "session" | "probes" | "docs";
   access: Access;
   /** Answered with 503 while Redis is not connected (after the input validated). */
   redis: boolean;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { LISTED_STATES, MAX_PAGE_SIZE } from "../broker/inspector.ts";
-import { QUEUE_NAME, TASK_NAME } from "../config/schema.ts";
+import { QUEUE_NAME, SCHEDULE_NAME, TASK_NAME } from "../config/schema.ts";
 import { isDuration } from "../util/duration.ts";
 
 /**
@@ -17,10 +17,12 @@ export const JOB_ID = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$/;
 export const jobId = z.string().regex(JOB_ID, "job ids use letters, digits, '_', '.', ':' and '-' (no '/' or '..'), at most 200 characters");
 export const queueName = z.string().max(200).regex(QUEUE_NAME, "queue names use letters, digits, '_', '.' and '-'");
 export const taskName = z.string().max(200).regex(TASK_NAME, "task names use letters, digits, '_', '.' and '-'");
+export const scheduleName = z.string().max(200).regex(SCHEDULE_NAME, "schedule names use letters, digits, '_', '.' and '-'");
 
 export const jobIdParams = z.strictObject({ id: jobId });
 export const queueParams = z.strictObject({ name: queueName });
 export const taskParams = z.strictObject({ name: taskName });
+export const scheduleParams = z.strictObject({ name: scheduleName });
 
 export const jobState = z.enum(LISTED_STATES);
 
@@ -157,6 +159,69 @@ export const enqueuedJob = z.strictObject({
   hostname: z.string().optional(),
 });
 
+export const lease = z
+  .strictObject({
+    holder: z.string().describe("the id of the beat holding the lease"),
+    token: z.number().int().describe("its fencing token"),
+    expires_in_ms: z.number().int().describe("when the lease ends unless renewed"),
+  })
+  .describe("the active beat, which dispatches every schedule");
+
+export const beat = z.strictObject({
+  id: z.string(),
+  kind: z.literal("beat"),
+  hostname: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  started_at: z.string(),
+  beat_at: z.string().describe("time of the last heartbeat"),
+  role: z.enum(["active", "standby", "disconnected"]).describe("active: holds the lease and dispatches; standby: waits for it; disconnected: cannot reach Redis"),
+  lease_token: z.number().int().nullable(),
+  schedules: z.number().int().describe("enabled schedules in this beat's config"),
+  dispatched: z.number().int().describe("jobs this process dispatched since it started"),
+  last_dispatch_at: timestamp,
+});
+
+export const schedule = z.strictObject({
+  name: z.string(),
+  in_config: z.boolean().describe("false for state left in Redis by a schedule since removed from the config"),
+  enabled: z.boolean(),
+  cron: z.string().nullable(),
+  timezone: z.string().nullable(),
+  task: z.string().nullable().describe("the task, or 'steps: a → b' for a workflow"),
+  targets: z.array(z.string()),
+  catchup: z.string().nullable(),
+  overlap: z.string().nullable(),
+  paused: z.boolean(),
+  paused_at: timestamp,
+  next_fire_time: timestamp,
+  last_fire_time: timestamp.describe("fire time of the last dispatch (cron, catch-up or trigger)"),
+  last_dispatched_at: timestamp,
+  last_kind: z.enum(["cron", "catchup", "trigger"]).nullable(),
+  last_dispatched_by: z.string().nullable().describe("a beat id, or cli/studio for a trigger"),
+  last_jobs: z.array(
+    z.strictObject({
+      id: z.string(),
+      queue: z.string(),
+      task: z.string(),
+      target: z.string().optional(),
+      hostname: z.string().optional(),
+      state: z.string().describe("the job's state now; removed once cleaned up"),
+      error: z.string().nullable(),
+    }),
+  ),
+  last_skip: z
+    .strictObject({ fire_time: z.string(), reason: z.enum(["paused", "missed", "overlap", "catchup limit", "disabled"]), at: z.string() })
+    .nullable(),
+  handled_until: timestamp.describe("the last cron fire time a beat handled, by dispatching or skipping it"),
+  lag_ms: z
+    .number()
+    .int()
+    .nullable()
+    .describe("how long the oldest fire time no beat has handled has been due: 0 while beat keeps up; null before a beat counted this schedule"),
+  lease: lease.nullable(),
+});
+
 export const responses = {
   queues: z.strictObject({ queues: z.array(queueOverview) }),
   workers: z.strictObject({ workers: z.array(worker) }),
@@ -172,6 +237,9 @@ export const responses = {
     outcome: z.enum(["removed", "aborting", "finished"]).describe("removed: it never ran; aborting: its worker is stopping it; finished: nothing left to stop"),
   }),
   queuePaused: z.strictObject({ queue: z.string(), paused: z.boolean(), was_paused: z.boolean() }),
+  schedules: z.strictObject({ schedules: z.array(schedule), beats: z.array(beat).describe("live beats, oldest first"), lease: lease.nullable() }),
+  schedulePaused: z.strictObject({ schedule: z.string(), paused: z.boolean(), was_paused: z.boolean() }),
+  triggered: z.strictObject({ schedule: z.string(), fire_time: z.string(), jobs: z.array(enqueuedJob) }),
   session: z.strictObject({
     auth_required: z.boolean().describe("false when the studio runs without a token"),
     public_read: z.boolean(),

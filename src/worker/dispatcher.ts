@@ -8,6 +8,7 @@
  */
 import type { Redis } from "ioredis";
 import { errorMessage } from "../util/errors.ts";
+import { settlesWithin } from "../util/timeout.ts";
 import type { Logger } from "../util/logger.ts";
 import type { AnyJob, QueueConsumer } from "./queue-consumer.ts";
 import { SlotGate } from "./slots.ts";
@@ -134,10 +135,10 @@ export class Dispatcher {
     this.blocking.disconnect();
     await this.loop;
     const finished = Promise.all(this.chains);
-    const inTime = await Promise.race([finished.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    const inTime = await settlesWithin(finished, graceMs);
     if (!inTime) {
       interrupt();
-      await Promise.race([finished, Bun.sleep(5000)]);
+      await settlesWithin(finished, 5000);
     }
     return inTime;
   }

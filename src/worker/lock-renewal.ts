@@ -8,6 +8,7 @@
 import { LockManager, type Worker } from "bullmq";
 import type { RealRedisTarget } from "../config/redis-target.ts";
 import { RuntimeError } from "../util/errors.ts";
+import { settlesWithin } from "../util/timeout.ts";
 import { LockTableWriter } from "./lock-table.ts";
 
 export type RenewalMessage =
@@ -91,7 +92,7 @@ export class LockRenewalThread {
       });
     });
     this.send({ type: "close" });
-    await Promise.race([closed, Bun.sleep(1000)]);
+    await settlesWithin(closed, 1000);
     thread.terminate();
   }
 }

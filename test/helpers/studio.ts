@@ -1,4 +1,5 @@
 /** A small client for the studio API and its event stream, shared by integration and end-to-end tests. */
+import { expect } from "bun:test";
 import { API_ROUTES } from "../../src/studio/api.ts";
 import { errorResponse } from "../../src/studio/schemas.ts";
 
@@ -48,6 +49,32 @@ export function expectDocumented(method: string, path: string, reply: ApiReply):
   if (!schema) return;
   const parsed = schema.safeParse(reply.body);
   if (!parsed.success) throw new Error(`${method} ${path} answered ${reply.status} with a body the API does not document: ${parsed.error.message}\n${JSON.stringify(reply.body).slice(0, 2000)}`);
+}
+
+/** What a refused request must answer: status, error code, the message (exact or a pattern) and the field at fault. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string | RegExp;
+  field?: string;
+}
+
+export function expectRefused(reply: ApiReply, refusal: Refusal): void {
+  expect(reply.status).toBe(refusal.status);
+  expect(reply.body.error.code).toBe(refusal.code);
+  if (typeof refusal.message === "string") expect(reply.body.error.message).toBe(refusal.message);
+  else expect(reply.body.error.message).toMatch(refusal.message);
+  if (refusal.field) expect(reply.body.error.field).toBe(refusal.field);
+}
+
+/** A client whose every reply is checked with expectDocumented. */
+export function documentedStudioClient(baseUrl: string, defaultToken?: string) {
+  const api = studioClient(baseUrl, defaultToken);
+  return async function call(method: string, path: string, request: ApiRequest = {}): Promise<ApiReply> {
+    const reply = await api(method, path, request);
+    expectDocumented(method, path, reply);
+    return reply;
+  };
 }
 
 export interface ServerSentEvent {

@@ -16,9 +16,9 @@ describe("README", () => {
     expect(executed).toEqual([`exec ${commandAfter("test-command")}`]);
   });
 
-  it("gives a main command that builds the binary and runs it", () => {
+  it("gives a main command that builds the binary and runs llmctl up", () => {
     const main = commandAfter("main-command");
     expect(main).toContain("bun run build");
-    expect(main).toContain("dist/llmctl");
+    expect(main).toEndWith("&& dist/llmctl up");
   });
 });

@@ -14,6 +14,10 @@ export type JobDetail = z.output<typeof responses.job>;
 export type TaskSummary = z.output<typeof responses.tasks>["tasks"][number];
 export type Session = z.output<typeof responses.session>;
 export type EnqueuedJobs = z.output<typeof responses.enqueued>;
+export type ScheduleList = z.output<typeof responses.schedules>;
+export type Schedule = ScheduleList["schedules"][number];
+export type Beat = ScheduleList["beats"][number];
+export type ScheduleTriggered = z.output<typeof responses.triggered>;
 
 export class ApiFailure extends Error {
   constructor(
@@ -74,6 +78,9 @@ export const api = {
   retry: (id: string) => call<{ id: string; queue: string; previous_state: string }>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/retry`),
   revoke: (id: string) => call<{ id: string; queue: string; previous_state: string; outcome: string }>("POST", `/api/v1/jobs/${encodeURIComponent(id)}/revoke`),
   setPaused: (queue: string, paused: boolean) => call<{ queue: string; paused: boolean }>("POST", `/api/v1/queues/${encodeURIComponent(queue)}/${paused ? "pause" : "resume"}`),
+  setSchedulePaused: (schedule: string, paused: boolean) =>
+    call<{ schedule: string; paused: boolean; was_paused: boolean }>("POST", `/api/v1/schedules/${encodeURIComponent(schedule)}/${paused ? "pause" : "resume"}`),
+  triggerSchedule: (schedule: string) => call<ScheduleTriggered>("POST", `/api/v1/schedules/${encodeURIComponent(schedule)}/trigger`),
   enqueue: (task: string, body: { args: Record<string, unknown>; targets?: string[]; delay?: string }) =>
     call<EnqueuedJobs>("POST", `/api/v1/tasks/${encodeURIComponent(task)}`, body),
 };

@@ -1,9 +1,9 @@
 /**
- * The dashboard's live state: queues and workers as the event stream reports them, and job
+ * The dashboard's live state: queues, workers, beats and schedules as the event stream reports them, and job
  * events passed on to whichever view shows that job. One EventSource per page; it reconnects by
  * itself, and each (re)connection starts with a snapshot, so nothing needs reloading.
  */
-import type { QueueOverview, Worker } from "./api.ts";
+import type { Beat, QueueOverview, Schedule, Worker } from "./api.ts";
 
 export interface JobEvent {
   queue: string;
@@ -22,13 +22,16 @@ type Listener = () => void;
 class LiveState {
   queues: QueueOverview[] = [];
   workers = new Map<string, Worker>();
+  beats = new Map<string, Beat>();
+  /** In the order the server lists them (config order). */
+  schedules = new Map<string, Schedule>();
   connection: ConnectionState = "idle";
   private source?: EventSource;
   private readonly changeListeners = new Set<Listener>();
   private readonly jobListeners = new Set<(event: JobEvent) => void>();
   private readonly connectionListeners = new Set<Listener>();
 
-  /** Called on every change of queues or workers. */
+  /** Called on every change of queues, workers, beats or schedules. */
   onChange(listener: Listener): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
@@ -65,9 +68,11 @@ class LiveState {
       onLost();
     });
     source.addEventListener("snapshot", (event) => {
-      const data = read<{ queues: QueueOverview[]; workers: Worker[] }>(event);
+      const data = read<{ queues: QueueOverview[]; workers: Worker[]; schedules: Schedule[]; beats: Beat[] }>(event);
       this.queues = data.queues;
       this.workers = new Map(data.workers.map((worker) => [worker.id, worker]));
+      this.schedules = new Map(data.schedules.map((schedule) => [schedule.name, schedule]));
+      this.beats = new Map(data.beats.map((beat) => [beat.id, beat]));
       this.setConnection("live");
       this.changed();
     });
@@ -79,6 +84,17 @@ class LiveState {
       const { change, worker } = read<{ change: string; worker: Worker }>(event);
       if (change === "down") this.workers.delete(worker.id);
       else this.workers.set(worker.id, worker);
+      this.changed();
+    });
+    source.addEventListener("beat", (event) => {
+      const { change, beat } = read<{ change: string; beat: Beat }>(event);
+      if (change === "down") this.beats.delete(beat.id);
+      else this.beats.set(beat.id, beat);
+      this.changed();
+    });
+    source.addEventListener("schedule", (event) => {
+      const { schedule } = read<{ schedule: Schedule }>(event);
+      this.schedules.set(schedule.name, schedule);
       this.changed();
     });
     source.addEventListener("queue", (event) => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, Worker } from "bullmq";
-import { CorruptSnapshotError, openEmbeddedStore } from "../../../src/embedded/index.ts";
+import { CorruptSnapshotError, openEmbeddedStore, SnapshotInUseError } from "../../../src/embedded/index.ts";
 import { LlmctlError } from "../../../src/util/errors.ts";
 
 const dirs: string[] = [];
@@ -69,5 +69,30 @@ describe("embedded store persistence", () => {
     const path = snapshotPath();
     writeFileSync(path, JSON.stringify({ hello: "world" }));
     await expect(openEmbeddedStore({ snapshotPath: path })).rejects.toThrow(/not an llmctl embedded-store snapshot/);
+  });
+
+  it("refuses a snapshot that a live process has open, and takes over a lock whose process is gone", async () => {
+    const path = snapshotPath();
+    const first = await openEmbeddedStore({ snapshotPath: path });
+    const second = await openEmbeddedStore({ snapshotPath: path }).then(() => null, (e: unknown) => e);
+    expect(second).toBeInstanceOf(SnapshotInUseError);
+    expect((second as LlmctlError).message).toBe(`the embedded store ${path} is in use by another process (pid ${process.pid})`);
+    await first.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+
+    // A lock left by a process that no longer runs (killed without closing) does not block.
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    writeFileSync(`${path}.lock`, String(gone.pid));
+    const third = await openEmbeddedStore({ snapshotPath: path });
+    expect(readFileSync(`${path}.lock`, "utf8")).toBe(String(process.pid));
+    await third.close();
+  });
+
+  it("releases the lock when the snapshot is refused", async () => {
+    const path = snapshotPath();
+    writeFileSync(path, "not json");
+    await expect(openEmbeddedStore({ snapshotPath: path })).rejects.toThrow(CorruptSnapshotError);
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 });

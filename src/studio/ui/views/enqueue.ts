@@ -4,6 +4,12 @@ import { h, replaceChildren } from "../dom.ts";
 import { notifyFailure } from "../notice.ts";
 import { FieldError, readArgs, schemaFields, type SchemaField } from "../schema-form.ts";
 
+/** A description as a sentence: task descriptions are often written as titles, without a full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return trimmed && !/[.!?:]$/.test(trimmed) ? `${trimmed}.` : trimmed;
+}
+
 function markField(form: HTMLElement, field: string | undefined, message: string): void {
   for (const marked of form.querySelectorAll(".field.invalid")) marked.classList.remove("invalid");
   for (const old of form.querySelectorAll(".field-error")) old.remove();
@@ -64,7 +70,7 @@ function taskForm(task: TaskSummary, result: HTMLElement): HTMLElement {
 
 export function enqueueView(root: HTMLElement, selected: string | undefined): () => void {
   const picker = h("select", { id: "enqueue-task", "aria-label": "task" });
-  const description = h("p", { class: "muted", id: "task-description" });
+  const description = h("div", { class: "muted", id: "task-description" });
   const formSlot = h("div", {});
   const result = h("div", { id: "enqueue-result" });
   replaceChildren(root, h("section", { class: "panel" }, h("h2", {}, "Enqueue a task"), h("div", { class: "field" }, h("label", { for: "enqueue-task" }, "Task"), picker), description, formSlot, result));
@@ -74,7 +80,11 @@ export function enqueueView(root: HTMLElement, selected: string | undefined): ()
         const task = tasks.find((candidate) => candidate.name === name) ?? tasks[0];
         if (!task) return;
         picker.value = task.name;
-        description.textContent = `${task.description || "No description."} Queue: ${task.queue}${task.timeout ? `, timeout ${task.timeout}` : ""}, ${task.attempts} attempt${task.attempts === 1 ? "" : "s"}.`;
+        replaceChildren(
+          description,
+          h("span", { id: "task-summary" }, sentence(task.description) || "No description."),
+          h("small", { class: "muted", id: "task-options" }, `Queue: ${task.queue}${task.timeout ? `, timeout ${task.timeout}` : ""}, ${task.attempts} attempt${task.attempts === 1 ? "" : "s"}.`),
+        );
         replaceChildren(formSlot, taskForm(task, result));
         replaceChildren(result);
       };

@@ -1,16 +1,23 @@
 /**
- * The overview: one panel per concern, each re-rendered from the live state. Panels are a list
- * so that the schedules panel (with beat) is one more entry, not a new page.
+ * The overview: one panel per concern, each re-rendered from the live state. Panels are a list:
+ * a new concern is one more entry, not a new page.
  */
 import { api, type QueueOverview, type Worker } from "../api.ts";
 import { ageLabel, h, replaceChildren } from "../dom.ts";
 import { live } from "../live.ts";
 import { runAction } from "../notice.ts";
 import { sparkline } from "../sparkline.ts";
+import { schedulesPanel } from "./schedules.ts";
 
 export interface OverviewPanel {
   id: string;
   title: string;
+  /**
+   * What the panel shows, as a string that changes when the panel would look different. A
+   * panel is rebuilt only then: rebuilding on every live event would replace a button between
+   * the press and the release of a click, and the click would be lost.
+   */
+  state(): string;
   render(): HTMLElement;
 }
 
@@ -38,6 +45,7 @@ function queueRow(queue: QueueOverview): HTMLElement {
 const queuesPanel: OverviewPanel = {
   id: "queues",
   title: "Queues",
+  state: () => JSON.stringify(live.queues),
   render() {
     return h(
       "div",
@@ -75,6 +83,8 @@ function workerRow(worker: Worker): HTMLElement {
 const workersPanel: OverviewPanel = {
   id: "workers",
   title: "Workers",
+  // With each heartbeat (its age restarts); the panel has no buttons a rebuild could swallow a click of.
+  state: () => JSON.stringify([...live.workers.values()]),
   render() {
     const workers = [...live.workers.values()];
     if (workers.length === 0) return h("p", { class: "empty" }, "No live workers. Start one with: llmctl worker --queues all");
@@ -91,8 +101,8 @@ const workersPanel: OverviewPanel = {
   },
 };
 
-/** The overview's panels, in order; beat adds schedules here. */
-export const OVERVIEW_PANELS: OverviewPanel[] = [queuesPanel, workersPanel];
+/** The overview's panels, in order. */
+export const OVERVIEW_PANELS: OverviewPanel[] = [queuesPanel, workersPanel, schedulesPanel];
 
 export function overviewView(root: HTMLElement): () => void {
   const sections = OVERVIEW_PANELS.map((panel) => {
@@ -101,8 +111,14 @@ export function overviewView(root: HTMLElement): () => void {
     return { panel, body, section };
   });
   replaceChildren(root, ...sections.map((entry) => entry.section));
+  const shown = new Map<string, string>();
   const render = () => {
-    for (const { panel, body } of sections) replaceChildren(body, panel.render());
+    for (const { panel, body } of sections) {
+      const state = panel.state();
+      if (shown.get(panel.id) === state) continue;
+      shown.set(panel.id, state);
+      replaceChildren(body, panel.render());
+    }
   };
   render();
   return live.onChange(render);
