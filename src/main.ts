@@ -12,27 +12,7 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   process.exit(0);
 }
 
-const { defineVerb, lazyVerb } = await import("./commands/_shared.ts");
+const { root } = await import("./commands/index.ts");
 const { runCli } = await import("./commands/_cli.ts");
-
-const root = defineVerb({
-  meta: {
-    name: "llmctl",
-    version: VERSION,
-    description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
-  },
-  subCommands: {
-    worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./commands/worker.ts")),
-    task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./commands/task.ts")),
-    job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./commands/job.ts")),
-    doctor: lazyVerb("Check the config, the Redis server's settings and the embedded store", () => import("./commands/doctor.ts")),
-    config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./commands/config.ts")),
-  },
-  examples: [
-    ["llmctl config init llmctl.yaml", "write a starter config"],
-    ["llmctl config validate", "check ./llmctl.yaml and report every error"],
-    ["llmctl config schedules", "list schedules with their next fire times"],
-  ],
-});
 
 process.exitCode = await runCli(root, argv, "llmctl");

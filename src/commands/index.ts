@@ -1,0 +1,26 @@
+/**
+ * The command table: every subcommand with its description, imported only when it runs. The
+ * binary runs it from src/main.ts; tests parse manifests' container args against it.
+ */
+import { defineVerb, lazyVerb } from "./_shared.ts";
+import { VERSION } from "../version.ts";
+
+export const root = defineVerb({
+  meta: {
+    name: "llmctl",
+    version: VERSION,
+    description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
+  },
+  subCommands: {
+    worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./worker.ts")),
+    task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./task.ts")),
+    job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./job.ts")),
+    doctor: lazyVerb("Check the config, the Redis server's settings and the embedded store", () => import("./doctor.ts")),
+    config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./config.ts")),
+  },
+  examples: [
+    ["llmctl config init llmctl.yaml", "write a starter config"],
+    ["llmctl config validate", "check ./llmctl.yaml and report every error"],
+    ["llmctl config schedules", "list schedules with their next fire times"],
+  ],
+});
