@@ -48,10 +48,12 @@ binary_bytes=$(stat -c %s "$rootfs/llmctl")
 rootfs_bytes=$(du -sb "$rootfs" | cut -f1)
 echo "    binary $((binary_bytes / 1024 / 1024)) MiB, root filesystem $((rootfs_bytes / 1024 / 1024)) MiB"
 
+# Replaces the calling shell, so call it in a subshell: ( run_in_image … ). In the background,
+# $! is then the pid of llmctl itself (env, unshare, bash and chroot all exec).
 run_in_image() {
   # A private mount namespace: the mounts disappear with it, nothing leaks to the host. The
   # environment is what a container gets: PATH, HOME of the nonroot user, nothing of ours.
-  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nonroot \
+  exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nonroot \
     unshare --mount --propagation private -- bash -euo pipefail -c '
       rootfs="$1"; shift
       mount --bind "$rootfs" "$rootfs"
@@ -64,13 +66,44 @@ run_in_image() {
 }
 
 echo "==> llmctl --version (uid 65532, read-only root)"
-run_in_image /llmctl --version
+(run_in_image /llmctl --version)
 echo "==> a write outside /tmp fails"
-if run_in_image /llmctl config init /written-by-llmctl.yaml >/dev/null 2>&1; then
+if (run_in_image /llmctl config init /written-by-llmctl.yaml) >/dev/null 2>&1; then
   echo "verify-image: the root filesystem was writable" >&2
   exit 1
 fi
 echo "    refused, as it should be"
+if command -v redis-server >/dev/null 2>&1; then
+  # A worker against a real Redis also starts the lock-renewal thread (a second entry point
+  # of the binary) and its connections: the paths smoke --local on the embedded store skips.
+  echo "==> llmctl worker against a private redis-server (uid 65532, read-only root)"
+  redis_dir="$(mktemp -d /tmp/llmctl-verify-redis.XXXXXX)"
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    port=$((20000 + RANDOM % 20000))
+    if redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$redis_dir" \
+      --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" >/dev/null 2>&1 &&
+      sleep 0.3 && redis-cli -p "$port" ping >/dev/null 2>&1; then break; fi
+    port=""
+  done
+  [ -n "$port" ] || { echo "verify-image: could not start redis-server" >&2; exit 1; }
+  trap 'kill "$(cat "$redis_dir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$rootfs" "$redis_dir"' EXIT
+  worker_log="$redis_dir/worker.log"
+  (run_in_image /llmctl worker --redis-url "redis://127.0.0.1:$port/0" --queues all --concurrency 1 --grace 1s) >"$worker_log" 2>&1 &
+  worker_pid=$!
+  for _ in $(seq 1 100); do grep -q '"worker started"\|worker started' "$worker_log" && break; sleep 0.1; done
+  if ! grep -q 'worker started' "$worker_log"; then
+    cat "$worker_log" >&2
+    echo "verify-image: the worker did not start" >&2
+    exit 1
+  fi
+  kill -TERM "$worker_pid"
+  if ! wait "$worker_pid"; then
+    cat "$worker_log" >&2
+    echo "verify-image: the worker did not stop cleanly on SIGTERM" >&2
+    exit 1
+  fi
+  echo "    started, consumed, stopped on SIGTERM with exit 0"
+fi
 echo "==> llmctl smoke --local (uid 65532, read-only root)"
-run_in_image /llmctl doctor --redis-url embedded  # TEMP
+(run_in_image /llmctl doctor --redis-url embedded)  # TEMP
 echo "==> ok: the distroless root filesystem runs llmctl"
