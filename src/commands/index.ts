@@ -12,6 +12,7 @@ export const root = defineVerb({
     description: "Run a Redis-backed job system: studio (API + dashboard), worker and beat roles",
   },
   subCommands: {
+    studio: lazyVerb("Serve the API and live dashboard: enqueue, inspect, retry, revoke (never runs jobs)", () => import("./studio.ts")),
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./worker.ts")),
     task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./task.ts")),
     job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./job.ts")),
@@ -22,5 +23,6 @@ export const root = defineVerb({
     ["llmctl config init llmctl.yaml", "write a starter config"],
     ["llmctl config validate", "check ./llmctl.yaml and report every error"],
     ["llmctl config schedules", "list schedules with their next fire times"],
+    ["llmctl studio --port 8080", "the API and live dashboard on http://127.0.0.1:8080/"],
   ],
 });

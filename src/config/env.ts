@@ -14,6 +14,7 @@ export const ENV = {
   redisPort: ["LLMCTL_REDIS_PORT", "CELERY_REDIS_PORT"],
   redisDb: ["LLMCTL_REDIS_DB", "CELERY_REDIS_BROKER_DB"],
   redisPassword: "LLMCTL_REDIS_PASSWORD",
+  studioToken: "LLMCTL_STUDIO_TOKEN",
 } as const;
 
 export interface EnvValue<T> {

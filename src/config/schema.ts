@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { isDuration } from "../util/duration.ts";
+import { isSize } from "../util/size.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -137,6 +138,28 @@ export const shellSchema = z.strictObject({
     .describe("worker environment variables passed on to shell and command tasks; nothing else leaks"),
 });
 
+export const studioSettingsSchema = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .describe("address the studio listens on; without a token only loopback addresses are allowed (unless --insecure)"),
+  port: z.number().int().min(0).max(65535).default(8080).describe("TCP port of the API and dashboard (0 picks a free one)"),
+  max_body: z
+    .union([
+      z.number().int().min(1).describe("bytes"),
+      z.string().refine(isSize, "expected a size such as 1MiB, 512KiB or 64kB"),
+    ])
+    .default("1MiB")
+    .describe("largest request body accepted; a larger one is refused with 413"),
+  public_read: z.boolean().default(false).describe("let GET endpoints and the event stream answer without the token; changes still need it"),
+  token_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("a file holding the bearer token (a mounted Secret), relative to this file; LLMCTL_STUDIO_TOKEN and --token-file win over it"),
+});
+
 export const environmentSchema = z
   .strictObject({
     redis: redisSchema.optional(),
@@ -166,6 +189,7 @@ export const configSchema = z
     worker: workerSettingsSchema.prefault({}),
     workspaces: workspacesSchema.prefault({}),
     shell: shellSchema.prefault({}),
+    studio: studioSettingsSchema.prefault({}),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), environmentSchema).default({}),
   })
   .describe("llmctl configuration");
@@ -178,6 +202,7 @@ export type Schedule = z.output<typeof scheduleSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
 export type ArgSpec = z.output<typeof argSpecSchema>;
 export type WorkerSettings = z.output<typeof workerSettingsSchema>;
+export type StudioSettings = z.output<typeof studioSettingsSchema>;
 export type CatchupPolicy = z.output<typeof catchupPolicy>;
 export type OverlapPolicy = z.output<typeof overlapPolicy>;
 

@@ -66,7 +66,8 @@ export function validateArgs(task: TaskDefinition, args: unknown): { ok: true; v
     return { ok: false, problems: [{ field: "args", message: "arguments must be an object of name: value" }] };
   }
   if (!task.args) return { ok: true, value: args as Record<string, unknown> };
-  const parsed = task.args.safeParse(args);
+  // reportInput: without it zod leaves `input` out of every issue, and a wrong type would read as "required".
+  const parsed = task.args.safeParse(args, { reportInput: true });
   if (parsed.success) return { ok: true, value: parsed.data as Record<string, unknown> };
   return {
     ok: false,

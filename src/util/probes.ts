@@ -59,6 +59,17 @@ function json(body: unknown, status: number): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
+/** /healthz: 200 while the event loop keeps up, 503 when it is stuck (the process should be restarted). */
+export function healthResponse(monitor: EventLoopMonitor): Response {
+  const lag = monitor.lagMs();
+  return json({ status: lag < STUCK_EVENT_LOOP_MS ? "ok" : "stuck", event_loop_lag_ms: lag }, lag < STUCK_EVENT_LOOP_MS ? 200 : 503);
+}
+
+/** /readyz: 200 when ready for traffic, 503 otherwise, with the detail either way. */
+export function readinessResponse(readiness: Readiness): Response {
+  return json({ status: readiness.ready ? "ready" : "not ready", ...readiness.detail }, readiness.ready ? 200 : 503);
+}
+
 export function startProbeServer(options: ProbeServerOptions): ProbeServer {
   const monitor = new EventLoopMonitor();
   monitor.start();
@@ -66,14 +77,8 @@ export function startProbeServer(options: ProbeServerOptions): ProbeServer {
     port: options.port,
     hostname: options.host ?? "0.0.0.0",
     routes: {
-      "/healthz": () => {
-        const lag = monitor.lagMs();
-        return json({ status: lag < STUCK_EVENT_LOOP_MS ? "ok" : "stuck", event_loop_lag_ms: lag }, lag < STUCK_EVENT_LOOP_MS ? 200 : 503);
-      },
-      "/readyz": async () => {
-        const readiness = await options.readiness();
-        return json({ status: readiness.ready ? "ready" : "not ready", ...readiness.detail }, readiness.ready ? 200 : 503);
-      },
+      "/healthz": () => healthResponse(monitor),
+      "/readyz": async () => readinessResponse(await options.readiness()),
       "/metrics": async () =>
         new Response(await options.metrics(), { headers: { "content-type": options.metricsContentType ?? "text/plain; version=0.0.4; charset=utf-8" } }),
     },

@@ -22,6 +22,7 @@ const SUBCOMMANDS = [
   ["config", "schedules"],
   ["config", "schema"],
   ["worker"],
+  ["studio"],
   ["doctor"],
   ["task"],
   ["task", "list"],

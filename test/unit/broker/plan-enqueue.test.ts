@@ -54,6 +54,11 @@ describe("planning an enqueue", () => {
     expect(planError("llmctl.ping", { bogus: 1 }).message).toContain("bogus: unknown argument");
   });
 
+  it("tells a wrong type from a missing argument", () => {
+    expect(planError("llmctl.ping", { sleep_ms: "x" }).message).toBe("invalid arguments for llmctl.ping: sleep_ms: expected number, received string");
+    expect(planError("shell", {}).message).toBe("invalid arguments for shell: argv: required");
+  });
+
   it("rejects a half-valid fan-out as a whole, naming the bad target", () => {
     const error = planError("llmctl.ping", {}, ["webserver", "webservr"]);
     expect(error.message).toContain('target "webservr" names no role or queue (did you mean "webserver"?)');
