@@ -2,12 +2,13 @@
  * A process's handle on Redis and the queues: the provider, one shared command connection,
  * and BullMQ Queue objects on it, created on first use. Roles open one and close it at exit.
  */
-import { FlowProducer, Queue } from "bullmq";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { LoadedConfig } from "../config/load.ts";
 import type { ConfigFile } from "../config/schema.ts";
 import { knownQueues } from "../config/targets.ts";
 import { topologyOf } from "../config/report.ts";
+import { JobInserter } from "./job-inserter.ts";
 import { llmctlKeys, type LlmctlKeys } from "./keys.ts";
 import { openRedisProvider, type RedisProvider } from "./redis.ts";
 import { UsageError } from "../util/errors.ts";
@@ -15,7 +16,7 @@ import { UsageError } from "../util/errors.ts";
 export class Broker {
   readonly keys: LlmctlKeys;
   private readonly queues = new Map<string, Queue>();
-  private flows?: FlowProducer;
+  private flows?: JobInserter;
   private closed = false;
 
   constructor(
@@ -43,8 +44,9 @@ export class Broker {
     return queue;
   }
 
-  flowProducer(): FlowProducer {
-    this.flows ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+  /** A FlowProducer that can also queue its inserts into a caller's MULTI (job-inserter.ts). */
+  flowProducer(): JobInserter {
+    this.flows ??= new JobInserter(this.connection, this.prefix);
     return this.flows;
   }
 

@@ -10,7 +10,12 @@ import type { RealRedisTarget, RedisTarget } from "../config/redis-target.ts";
 import { RuntimeError, errorMessage } from "../util/errors.ts";
 import { redactSecrets } from "../util/redact.ts";
 
-export type ConnectionPurpose = "command" | "blocking";
+/**
+ * command: fails a request after a few retries; blocking: waits forever (BullMQ requires it);
+ * transaction: for WATCH/MULTI, never queues or re-sends a command across a reconnect (a WATCH
+ * does not survive one, so a re-sent EXEC would run unguarded); it fails at once instead.
+ */
+export type ConnectionPurpose = "command" | "blocking" | "transaction";
 
 export interface ConnectionOptions {
   purpose: ConnectionPurpose;
@@ -40,6 +45,7 @@ export function redisOptions(target: RealRedisTarget, options: ConnectionOptions
     enableReadyCheck: true,
     lazyConnect: true,
     retryStrategy: reconnectDelay,
+    ...(options.purpose === "transaction" ? { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } : {}),
   };
 }
 

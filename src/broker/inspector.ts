@@ -5,7 +5,13 @@
 import type { Job, JobType } from "bullmq";
 import type { Broker } from "./broker.ts";
 import { readPayload, type JobMeta } from "./payload.ts";
-import { WorkerRegistry, type WorkerHeartbeat } from "./worker-registry.ts";
+import { readLease } from "./beat-lease.ts";
+import type { EnqueuedJob } from "./producer.ts";
+import { EMPTY_STATE, type DispatchKind, type ScheduleState, type SkippedFire } from "./schedule-state.ts";
+import { ScheduleStore } from "./schedule-store.ts";
+import { BeatRegistry, WorkerRegistry, type BeatHeartbeat, type WorkerHeartbeat } from "./worker-registry.ts";
+import { nextFireTimes } from "../config/cron.ts";
+import { describeScheduleWork } from "../config/report.ts";
 import { NotFoundError, UsageError } from "../util/errors.ts";
 import { didYouMean } from "../util/suggest.ts";
 
@@ -166,15 +172,56 @@ export interface JobDetail {
   worker: string | null;
 }
 
+export interface ScheduledJobOutcome extends EnqueuedJob {
+  /** The job's BullMQ state now; "removed" once it was cleaned up. */
+  state: string;
+  error: string | null;
+}
+
+/** Who holds the beat lease: the active beat. */
+export interface LeaseView {
+  holder: string;
+  token: number;
+  expires_in_ms: number;
+}
+
+/** A schedule as the studio and `llmctl schedule list` show it: the config's definition and the state in Redis. */
+export interface ScheduleView {
+  name: string;
+  /** False for state left in Redis by a schedule since removed from the config. */
+  in_config: boolean;
+  enabled: boolean;
+  cron: string | null;
+  timezone: string | null;
+  /** The task, or "steps: a → b" for a workflow. */
+  task: string | null;
+  targets: string[];
+  catchup: string | null;
+  overlap: string | null;
+  paused: boolean;
+  paused_at: string | null;
+  next_fire_time: string | null;
+  last_fire_time: string | null;
+  last_dispatched_at: string | null;
+  last_kind: DispatchKind | null;
+  last_dispatched_by: string | null;
+  last_jobs: ScheduledJobOutcome[];
+  last_skip: SkippedFire | null;
+  /** The active beat, which dispatches every schedule. */
+  lease: LeaseView | null;
+}
+
 function iso(ms: number | undefined): string | null {
   return ms ? new Date(ms).toISOString() : null;
 }
 
 export class Inspector {
   private readonly workerRegistry: WorkerRegistry;
+  private readonly beatRegistry: BeatRegistry;
 
   constructor(private readonly broker: Broker) {
     this.workerRegistry = new WorkerRegistry(broker.connection, broker.keys);
+    this.beatRegistry = new BeatRegistry(broker.connection, broker.keys);
   }
 
   /** Declared queues plus any a live worker consumes. */
@@ -205,6 +252,67 @@ export class Inspector {
 
   async workers(): Promise<WorkerHeartbeat[]> {
     return await this.workerRegistry.list();
+  }
+
+  /** Live beats (from heartbeats), oldest first; at most one has role "active". */
+  async beats(): Promise<BeatHeartbeat[]> {
+    return await this.beatRegistry.list();
+  }
+
+  async lease(): Promise<LeaseView | null> {
+    const lease = await readLease(this.broker.connection, this.broker.keys);
+    return lease ? { holder: lease.holder, token: lease.token, expires_in_ms: lease.expiresInMs } : null;
+  }
+
+  /**
+   * Every schedule of the config, and any with state in Redis that the config no longer has:
+   * definition, paused, last dispatch with its jobs' outcomes, next fire time, lease holder.
+   */
+  async schedules(now = new Date()): Promise<ScheduleView[]> {
+    const store = new ScheduleStore(this.broker.connection, this.broker.keys, this.broker.flowProducer());
+    const configured = this.broker.config.schedules;
+    const names = [...new Set([...Object.keys(configured), ...(await store.names())])];
+    const [states, lease] = await Promise.all([store.readMany(names), this.lease()]);
+    return await Promise.all(
+      names.map(async (name): Promise<ScheduleView> => {
+        const schedule = configured[name];
+        const state: ScheduleState = states.get(name) ?? EMPTY_STATE;
+        const computedNext = schedule?.enabled ? (nextFireTimes(schedule.cron, schedule.timezone, now, 1)[0]?.toISOString() ?? null) : null;
+        // The active beat's own view wins while it is current; a stale one (beat down) is replaced by the config's.
+        const next = state.next_fire_time && Date.parse(state.next_fire_time) >= now.getTime() - 1000 ? state.next_fire_time : computedNext;
+        return {
+          name,
+          in_config: schedule !== undefined,
+          enabled: schedule?.enabled ?? false,
+          cron: schedule?.cron ?? null,
+          timezone: schedule?.timezone ?? null,
+          task: schedule ? describeScheduleWork(schedule) : null,
+          targets: schedule?.targets ?? [],
+          catchup: schedule?.catchup ?? null,
+          overlap: schedule?.overlap ?? null,
+          paused: state.paused,
+          paused_at: state.paused_at,
+          next_fire_time: schedule ? next : null,
+          last_fire_time: state.last_fire_time,
+          last_dispatched_at: state.last_dispatched_at,
+          last_kind: state.last_kind,
+          last_dispatched_by: state.last_dispatched_by,
+          last_jobs: await this.outcomes(state.last_jobs),
+          last_skip: state.last_skip,
+          lease,
+        };
+      }),
+    );
+  }
+
+  private async outcomes(jobs: EnqueuedJob[]): Promise<ScheduledJobOutcome[]> {
+    return await Promise.all(
+      jobs.map(async (enqueued) => {
+        const job = await this.broker.queue(enqueued.queue).getJob(enqueued.id);
+        if (!job) return { ...enqueued, state: "removed", error: null };
+        return { ...enqueued, state: await job.getState(), error: job.failedReason || null };
+      }),
+    );
   }
 
   /** Finds a job by id in the given queue, or in every known queue. */

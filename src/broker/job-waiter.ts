@@ -16,6 +16,21 @@ export interface WaitOptions {
   pollMs?: number;
   /** Called on each poll with every job's progress as a fraction 0–1 (finished jobs count 1). */
   onProgress?: (fractions: number[], finished: number) => void;
+  /** Stops waiting early; jobs not finished by then are reported as "did not return". */
+  signal?: AbortSignal;
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return Bun.sleep(ms);
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal!.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 function fractionOf(progress: unknown): number {
@@ -52,8 +67,8 @@ export async function waitForJobs(broker: Broker, jobs: EnqueuedJob[], options: 
       }),
     );
     options.onProgress?.(fractions, outcomes.size);
-    if (outcomes.size === jobs.length || Date.now() >= deadline) break;
-    await Bun.sleep(Math.min(options.pollMs ?? 200, Math.max(0, deadline - Date.now())));
+    if (outcomes.size === jobs.length || Date.now() >= deadline || options.signal?.aborted) break;
+    await sleepUnlessAborted(Math.min(options.pollMs ?? 200, Math.max(0, deadline - Date.now())), options.signal);
   }
   return jobs.map((job, index) => outcomes.get(index) ?? { job, state: "did not return" });
 }

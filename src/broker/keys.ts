@@ -15,12 +15,18 @@ export function llmctlKeys(prefix: string) {
     revokedIndex: `${base}:revoked:index`,
     /** Counter bumped on every revocation; workers poll it (cheap) and reload the hash when it moves. */
     revokedVersion: `${base}:revoked:version`,
-    /** Schedule state and beat leadership (beat). */
+    /** Hash per schedule: watermark, last dispatch, paused, the fencing token that last wrote it (schedule-state.ts). */
     schedule: (name: string) => `${base}:schedule:${name}`,
+    /** Set of schedule names that have state, so state outlives a schedule removed from the config. */
     schedules: `${base}:schedules`,
+    /** String "<token> <beat id>" with a TTL: the active beat's lease (beat-lease.ts). */
     beatLease: `${base}:beat:lease`,
+    /** Counter: the last fencing token handed out with the lease. */
     beatFencing: `${base}:beat:fencing`,
-    fire: (schedule: string, target: string, fireTime: number) => `${base}:fire:${schedule}:${target}:${fireTime}`,
+    /** Sorted set: beat id → heartbeat expiry (ms). */
+    beats: `${base}:beats`,
+    /** String (JSON heartbeat) per beat, with a TTL. */
+    beat: (id: string) => `${base}:beat:heartbeat:${id}`,
   };
 }
 

@@ -1,6 +1,6 @@
 /** The data of every llmctl job: the task's arguments and where the job came from. */
 
-export type JobSource = "cli" | "studio" | "beat" | "smoke" | "task" | "api";
+export type JobSource = "cli" | "studio" | "beat" | "smoke" | "task" | "api" | "workflow";
 
 export interface JobMeta {
   /** The target as written (role, role:any or queue) when the job came from a fan-out. */
@@ -13,6 +13,10 @@ export interface JobMeta {
   timeout_ms?: number;
   schedule?: string;
   fire_time?: string;
+  /** Set on child jobs (TaskContext.tasks.run): the job waiting for this one, "<queue>/<id>". */
+  parent?: string;
+  /** How many parents this job has above it; bounded so tools calling tools cannot recurse forever. */
+  depth?: number;
 }
 
 export interface JobPayload {

@@ -27,6 +27,10 @@ export interface EnqueueOptions {
   source?: JobSource;
   schedule?: string;
   fireTime?: Date;
+  /** For child jobs: the waiting parent ("<queue>/<id>") and the child's nesting depth. */
+  parent?: { key: string; depth: number };
+  /** Makes the jobs children of a running job in a BullMQ flow (the workflow engine, job-flow.ts). */
+  flowParent?: { id: string; queue: string };
 }
 
 export interface EnqueuedJob {
@@ -49,6 +53,14 @@ export class EnqueueError extends UsageError {
   }
 }
 
+/** An EnqueueError's field ("args.steps[1].task") as path segments: ["args", "steps", 1, "task"]. */
+export function fieldSegments(field: string): Array<string | number> {
+  return field
+    .split(/\.|(?=\[)/)
+    .filter(Boolean)
+    .map((part) => (/^\[\d+\]$/.test(part) ? Number(part.slice(1, -1)) : part));
+}
+
 export interface EnqueuePlan {
   args: Record<string, unknown>;
   targets: ResolvedTarget[];
@@ -68,6 +80,12 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   const validated = validateArgs(definition, args);
   if (!validated.ok) {
     throw new EnqueueError(describeArgsProblems(task, validated.problems), `args.${validated.problems[0]!.field}`, "see the task's arguments with: llmctl task list --json", validated.problems);
+  }
+  try {
+    definition.validate?.(validated.value, { config, registry });
+  } catch (error) {
+    if (error instanceof EnqueueError) throw new EnqueueError(error.message, `args.${error.field}`, error.hint, error.problems);
+    throw error;
   }
   if (options.jobId !== undefined && (!JOB_ID.test(options.jobId) || /^\d+$/.test(options.jobId))) {
     throw new EnqueueError(`job id "${options.jobId}" is not valid`, "jobId", "use letters, digits, '_', '.' and '-', not only digits");
@@ -98,6 +116,62 @@ export function planEnqueue(config: ConfigFile, registry: TaskRegistry, task: st
   return { args: validated.value, targets: [...unique.values()] };
 }
 
+/**
+ * The BullMQ jobs one enqueue adds: one per resolved target, each carrying llmctl's payload, the
+ * task's retry options and the retention limits. Job ids are `options.jobId` (with -<hostname>
+ * or -<index> for a fan-out) or new UUIDv7s.
+ */
+export function buildJobs(registry: TaskRegistry, task: string, plan: EnqueuePlan, options: EnqueueOptions = {}): FlowJob[] {
+  const taskOptions = registry.options(task);
+  const now = new Date().toISOString();
+  const fanOut = plan.targets.length > 1;
+  return plan.targets.map((target, index) => {
+    const payload: JobPayload = {
+      args: plan.args,
+      meta: {
+        source: options.source ?? "api",
+        enqueued_at: now,
+        ...(target.target ? { target: target.target } : {}),
+        ...(target.role ? { role: target.role } : {}),
+        ...(target.hostname ? { hostname: target.hostname } : {}),
+        ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
+        ...(options.schedule ? { schedule: options.schedule } : {}),
+        ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
+        ...(options.parent ? { parent: options.parent.key, depth: options.parent.depth } : {}),
+      },
+    };
+    const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
+    return {
+      name: task,
+      queueName: target.queue,
+      data: payload,
+      opts: {
+        jobId,
+        attempts: options.attempts ?? taskOptions.attempts,
+        backoff: taskOptions.backoff,
+        delay: options.delayMs,
+        priority: options.priority ?? taskOptions.priority,
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+        // A failed child is recorded in the parent's dependencies and counts as finished, so the
+        // parent runs again and can report it instead of waiting for it forever.
+        ...(options.flowParent ? { parent: options.flowParent, ignoreDependencyOnFailure: true } : {}),
+      },
+    };
+  });
+}
+
+/** What callers get back for the jobs of buildJobs (ids as built, targets as resolved). */
+export function describeJobs(task: string, plan: EnqueuePlan, jobs: FlowJob[]): EnqueuedJob[] {
+  return jobs.map((job, index) => ({
+    id: job.opts!.jobId!,
+    queue: plan.targets[index]!.queue,
+    task,
+    ...(plan.targets[index]!.target ? { target: plan.targets[index]!.target } : {}),
+    ...(plan.targets[index]!.hostname ? { hostname: plan.targets[index]!.hostname } : {}),
+  }));
+}
+
 export class Producer {
   constructor(
     private readonly broker: Broker,
@@ -106,46 +180,8 @@ export class Producer {
 
   async enqueue(task: string, args: unknown, options: EnqueueOptions = {}): Promise<EnqueuedJob[]> {
     const plan = planEnqueue(this.broker.config, this.registry, task, args, options);
-    const taskOptions = this.registry.options(task);
-    const now = new Date().toISOString();
-    const fanOut = plan.targets.length > 1;
-    const flows: FlowJob[] = plan.targets.map((target, index) => {
-      const payload: JobPayload = {
-        args: plan.args,
-        meta: {
-          source: options.source ?? "api",
-          enqueued_at: now,
-          ...(target.target ? { target: target.target } : {}),
-          ...(target.role ? { role: target.role } : {}),
-          ...(target.hostname ? { hostname: target.hostname } : {}),
-          ...(taskOptions.timeoutMs ? { timeout_ms: taskOptions.timeoutMs } : {}),
-          ...(options.schedule ? { schedule: options.schedule } : {}),
-          ...(options.fireTime ? { fire_time: options.fireTime.toISOString() } : {}),
-        },
-      };
-      const jobId = options.jobId ? (fanOut ? `${options.jobId}-${target.hostname ?? index}` : options.jobId) : Bun.randomUUIDv7();
-      return {
-        name: task,
-        queueName: target.queue,
-        data: payload,
-        opts: {
-          jobId,
-          attempts: options.attempts ?? taskOptions.attempts,
-          backoff: taskOptions.backoff,
-          delay: options.delayMs,
-          priority: options.priority ?? taskOptions.priority,
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        },
-      };
-    });
-    const nodes = await this.broker.flowProducer().addBulk(flows);
-    return nodes.map((node, index) => ({
-      id: node.job.id!,
-      queue: plan.targets[index]!.queue,
-      task,
-      ...(plan.targets[index]!.target ? { target: plan.targets[index]!.target } : {}),
-      ...(plan.targets[index]!.hostname ? { hostname: plan.targets[index]!.hostname } : {}),
-    }));
+    const jobs = buildJobs(this.registry, task, plan, options);
+    await this.broker.flowProducer().addBulk(jobs);
+    return describeJobs(task, plan, jobs);
   }
 }

@@ -1,16 +1,17 @@
-/** `llmctl task status`: live workers from heartbeats and per-queue counts. */
+/** `llmctl task status`: live workers from heartbeats, per-queue counts, beats and schedules. */
 import type { LoadedConfig } from "../config/load.ts";
 import { printJson, printRows } from "../util/output.ts";
 import { formatDuration } from "../util/duration.ts";
 import { withBroker } from "./broker.ts";
 import { Inspector } from "./inspector.ts";
+import { describeLease, renderSchedules } from "./schedule-commands.ts";
 
 export async function printStatus(loaded: LoadedConfig, options: { json?: boolean }): Promise<void> {
   await withBroker(loaded, "llmctl:cli", async (broker) => {
     const inspector = new Inspector(broker);
-    const [workers, queues] = await Promise.all([inspector.workers(), inspector.queueCounts()]);
+    const [workers, queues, beats, lease, schedules] = await Promise.all([inspector.workers(), inspector.queueCounts(), inspector.beats(), inspector.lease(), inspector.schedules()]);
     if (options.json) {
-      printJson({ workers, queues });
+      printJson({ workers, queues, beats, lease, schedules });
       return;
     }
     const now = Date.now();
@@ -50,5 +51,6 @@ export async function printStatus(loaded: LoadedConfig, options: { json?: boolea
       ],
       {},
     );
+    process.stdout.write(`\nSCHEDULES\n${renderSchedules(schedules)}\n${describeLease(lease, beats)}\n`);
   });
 }

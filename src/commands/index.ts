@@ -14,8 +14,10 @@ export const root = defineVerb({
   subCommands: {
     studio: lazyVerb("Serve the API and live dashboard: enqueue, inspect, retry, revoke (never runs jobs)", () => import("./studio.ts")),
     worker: lazyVerb("Run tasks from queues (N slots per process across its queues)", () => import("./worker.ts")),
+    beat: lazyVerb("Dispatch the config's schedules once per fire time (one active beat, others stand by)", () => import("./beat.ts")),
     task: lazyVerb("Send a task and follow it; list tasks; show workers and queues", () => import("./task.ts")),
     job: lazyVerb("Inspect, follow, retry and revoke jobs", () => import("./job.ts")),
+    schedule: lazyVerb("List, pause, resume and trigger schedules", () => import("./schedule.ts")),
     doctor: lazyVerb("Check the config, the Redis server's settings and the embedded store", () => import("./doctor.ts")),
     config: lazyVerb("Configuration as code: init, validate, show, edit, workers, schedules", () => import("./config.ts")),
   },

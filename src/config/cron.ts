@@ -100,11 +100,23 @@ function parse(expression: string, timezone: string, after: Date): CronExpressio
   return CronExpressionParser.parse(expression.trim(), { tz: timezone, currentDate: after });
 }
 
+/**
+ * The next fire time, or undefined when the expression has none left. Not hasNext(): it walks a
+ * copy of the expression ahead and costs more than next() itself.
+ */
+function step(cron: CronExpression): Date | undefined {
+  try {
+    return cron.next().toDate();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The next `count` fire times strictly after `after`. */
 export function nextFireTimes(expression: string, timezone: string, after: Date, count: number): Date[] {
   const cron = parse(expression, timezone, after);
   const times: Date[] = [];
-  for (let i = 0; i < count && cron.hasNext(); i++) times.push(cron.next().toDate());
+  for (let next = count > 0 ? step(cron) : undefined; next; next = times.length < count ? step(cron) : undefined) times.push(next);
   return times;
 }
 
@@ -112,12 +124,64 @@ export function nextFireTimes(expression: string, timezone: string, after: Date,
 export function fireTimesBetween(expression: string, timezone: string, after: Date, until: Date, limit: number): Date[] {
   const cron = parse(expression, timezone, after);
   const times: Date[] = [];
-  while (times.length < limit && cron.hasNext()) {
-    const next = cron.next().toDate();
+  for (let next = step(cron); next && times.length < limit; next = step(cron)) {
     if (next.getTime() > until.getTime()) break;
     times.push(next);
   }
   return times;
+}
+
+export interface LatestFireTimes {
+  /** The latest fire times in (after, until], at most `count`, oldest first. */
+  times: Date[];
+  /** True when (after, until] holds older fire times than those returned. */
+  truncated: boolean;
+}
+
+/**
+ * The latest `count` fire times in (after, until], found without walking every fire time since
+ * `after` (a per-second schedule missed for a day has 86,400 of them, and cron-parser takes about
+ * 50 µs per step). The window ending at `until` grows until it holds count + 1 fire times or
+ * reaches `after`; each window starts outside a repeated DST hour, so the rule "a repeated local
+ * time runs once, at its first occurrence" holds as it does when iterating from `after`.
+ */
+export function latestFireTimes(expression: string, timezone: string, after: Date, until: Date, count: number): LatestFireTimes {
+  if (count <= 0 || until.getTime() <= after.getTime()) return { times: [], truncated: false };
+  const sample = nextFireTimes(expression, timezone, until, 2);
+  const period = sample.length === 2 ? sample[1]!.getTime() - sample[0]!.getTime() : 86_400_000;
+  let windowMs = Math.max(1000, period * (count + 1));
+  for (;;) {
+    const windowStart = Math.max(after.getTime(), until.getTime() - windowMs);
+    const reachesAfter = windowStart === after.getTime();
+    const iterationStart = reachesAfter ? after : startOutsideRepeatedHour(timezone, new Date(windowStart));
+    const cron = parse(expression, timezone, iterationStart);
+    const kept: Date[] = [];
+    for (let next = step(cron); next; next = step(cron)) {
+      if (next.getTime() > until.getTime()) break;
+      if (next.getTime() <= after.getTime()) continue;
+      kept.push(next);
+      if (kept.length > count + 1) kept.shift();
+    }
+    if (kept.length > count) return { times: kept.slice(-count), truncated: true };
+    if (reachesAfter) return { times: kept, truncated: false };
+    windowMs *= 4;
+  }
+}
+
+/**
+ * `instant`, or — when it lies in the second pass of a local hour that a fall-back change
+ * repeats — a moment just before the first pass of that hour. Iterating from inside the second
+ * pass, cron-parser would return the repeated local time a second time.
+ */
+export function startOutsideRepeatedHour(timezone: string, instant: Date): Date {
+  const at = instant.getTime();
+  const lookBack = at - 4 * 3_600_000;
+  const offsetNow = offsetAt(timezone, at);
+  const offsetBefore = offsetAt(timezone, lookBack);
+  if (offsetBefore <= offsetNow) return instant;
+  const change = changeInstant(timezone, lookBack, at);
+  const repeatedMs = (offsetBefore - offsetNow) * 60_000;
+  return at < change + repeatedMs ? new Date(change - repeatedMs - 1) : instant;
 }
 
 /** "2026-03-29 03:30 +02:00" — a fire time as a user in that zone reads it. */
@@ -175,6 +239,17 @@ function offsetAt(timezone: string, instant: number): number {
   return DateTime.fromMillis(instant, { zone: timezone }).offset;
 }
 
+/** The first millisecond with the new offset, given one offset change in (low, high]. */
+function changeInstant(timezone: string, low: number, high: number): number {
+  const offsetAtLow = offsetAt(timezone, low);
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (offsetAt(timezone, middle) === offsetAtLow) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
 function offsetChanges(timezone: string, from: Date, until: Date): OffsetChange[] {
   const changes: OffsetChange[] = [];
   const step = 6 * 3_600_000;
@@ -182,16 +257,7 @@ function offsetChanges(timezone: string, from: Date, until: Date): OffsetChange[
   let previousOffset = offsetAt(timezone, previousInstant);
   for (let t = previousInstant + step; t <= until.getTime(); t += step) {
     const offset = offsetAt(timezone, t);
-    if (offset !== previousOffset) {
-      let low = previousInstant;
-      let high = t;
-      while (high - low > 1) {
-        const middle = Math.floor((low + high) / 2);
-        if (offsetAt(timezone, middle) === previousOffset) low = middle;
-        else high = middle;
-      }
-      changes.push({ instant: high, before: previousOffset, after: offset });
-    }
+    if (offset !== previousOffset) changes.push({ instant: changeInstant(timezone, previousInstant, t), before: previousOffset, after: offset });
     previousInstant = t;
     previousOffset = offset;
   }

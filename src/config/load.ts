@@ -41,6 +41,8 @@ export interface LoadedConfig {
   config: ConfigFile;
   redis: RedisTarget;
   warnings: Diagnostic[];
+  /** Positions in the file, for checks that run after loading (unknown tasks once the task registry is known). */
+  locator?: SourceLocator;
 }
 
 export interface ConfigLocation {
@@ -100,6 +102,7 @@ export function readConfigText(path: string, source: ConfigSource): string {
 export interface ParsedConfig {
   config: ConfigFile;
   warnings: Diagnostic[];
+  locator: SourceLocator;
 }
 
 /** Parses and validates config text; throws ConfigError with every error found. */
@@ -137,7 +140,7 @@ export function parseConfig(text: string, file: string, options: { now?: Date } 
   ].sort((a, b) => a.line - b.line || a.column - b.column);
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0 || !parsed.success) throw new ConfigError(diagnostics);
-  return { config: parsed.data, warnings: diagnostics };
+  return { config: parsed.data, warnings: diagnostics, locator };
 }
 
 /** Applies `environments.<name>`: its redis settings layer over the file's, its roles replace same-named roles. */
@@ -159,7 +162,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const location = locateConfig({ ...options, env });
   const file = location.path ?? BUILTIN_CONFIG_NAME;
   const text = location.path ? readConfigText(location.path, location.source) : builtinContract;
-  const { config: fileConfig, warnings } = parseConfig(text, file, { now: options.now });
+  const { config: fileConfig, warnings, locator } = parseConfig(text, file, { now: options.now });
   const environmentName = options.environment ?? readEnvString(env, ENV.environment)?.value;
   const config = selectEnvironment(fileConfig, environmentName);
   const redis = resolveRedisTarget({
@@ -168,5 +171,5 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     env,
     flagUrl: options.redisUrl,
   });
-  return { path: location.path, source: location.source, environment: environmentName, config, redis, warnings };
+  return { path: location.path, source: location.source, environment: environmentName, config, redis, warnings, locator };
 }

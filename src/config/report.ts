@@ -2,8 +2,8 @@
 import { formatLocal, nextFireTimes } from "./cron.ts";
 import type { LoadedConfig } from "./load.ts";
 import { describeRedisTarget } from "./redis-target.ts";
-import type { ConfigFile } from "./schema.ts";
-import { hostQueue, isTargetProblem, resolveTarget, type Topology } from "./targets.ts";
+import type { ConfigFile, Schedule } from "./schema.ts";
+import { hostQueue, isTargetProblem, resolveTarget, type ResolvedTarget, type Topology } from "./targets.ts";
 
 export function topologyOf(config: ConfigFile): Topology {
   const roles: Topology["roles"] = {};
@@ -46,20 +46,36 @@ export function routedQueue(config: ConfigFile, task: string, taskDefaultQueue?:
   return config.routes[task] ?? config.tasks[task]?.queue ?? taskDefaultQueue ?? config.queues[0]!;
 }
 
-export function scheduleRows(config: ConfigFile, now: Date, count = 3): ScheduleRow[] {
+/** The task of a schedule, or its workflow's steps as "a → b → c". */
+export function describeScheduleWork(schedule: Schedule): string {
+  return schedule.steps ? `steps: ${schedule.steps.map((step) => step.task).join(" → ")}` : (schedule.task ?? "");
+}
+
+/** Where one task sent to `targets` lands (unresolvable targets are left out; validation reports them). */
+export function resolveTaskTargets(config: ConfigFile, task: string, targets: string[] | undefined): ResolvedTarget[] {
   const topology = topologyOf(config);
+  return (targets ?? [routedQueue(config, task)]).flatMap((target) => {
+    const resolved = resolveTarget(topology, target);
+    return isTargetProblem(resolved) ? [] : resolved;
+  });
+}
+
+function targetQueues(config: ConfigFile, task: string, targets: string[] | undefined): string[] {
+  return resolveTaskTargets(config, task, targets).map((target) => target.queue);
+}
+
+export function scheduleRows(config: ConfigFile, now: Date, count = 3): ScheduleRow[] {
   return Object.entries(config.schedules).map(([name, schedule]) => {
     const next = nextFireTimes(schedule.cron, schedule.timezone, now, count);
-    const queues = (schedule.targets ?? [routedQueue(config, schedule.task)]).flatMap((target) => {
-      const resolved = resolveTarget(topology, target);
-      return isTargetProblem(resolved) ? [] : resolved.map((r) => r.queue);
-    });
+    const queues = schedule.steps
+      ? [...new Set(schedule.steps.flatMap((step) => targetQueues(config, step.task, step.targets)))]
+      : targetQueues(config, schedule.task ?? "", schedule.targets);
     return {
       name,
       cron: schedule.cron,
       timezone: schedule.timezone,
-      task: schedule.task,
-      targets: schedule.targets ?? [],
+      task: describeScheduleWork(schedule),
+      targets: schedule.steps ? [] : (schedule.targets ?? []),
       queues,
       next: next.map((date) => formatLocal(date, schedule.timezone)),
       next_utc: next.map((date) => date.toISOString()),

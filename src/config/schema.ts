@@ -4,8 +4,8 @@
  * completion), so the three cannot drift apart.
  */
 import { z } from "zod";
-import { isDuration } from "../util/duration.ts";
-import { isSize } from "../util/size.ts";
+import { isByteSize, parseBytes } from "../util/bytes.ts";
+import { isDuration, parseDurationMs } from "../util/duration.ts";
 
 export const QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -56,15 +56,38 @@ export const roleSchema = z
 export const catchupPolicy = z.enum(["skip", "once", "all"]);
 export const overlapPolicy = z.enum(["allow", "skip"]);
 
+const targetList = z
+  .array(z.string().min(1))
+  .describe("role names (one job per host), 'role:any' (one job for any host) or queue names; default: the task's queue");
+
+export const STEP_NAME = /^[A-Za-z0-9_-]+$/;
+
+export const workflowStepSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(STEP_NAME, "step names use letters, digits, '_' and '-'")
+      .max(60)
+      .optional()
+      .describe("label of the step in the workflow's result (default: step1, step2, …)"),
+    task: taskName.describe("the task this step runs"),
+    args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
+    targets: targetList.optional(),
+  })
+  .describe("one step of a workflow: runs only after every target of the previous step succeeded");
+
 export const scheduleSchema = z.strictObject({
   cron: z.string().min(1).describe("5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first"),
   timezone: z.string().min(1).default("UTC").describe("IANA time zone the cron is evaluated in, e.g. Europe/Berlin"),
-  task: taskName.describe("the task to dispatch"),
-  args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
-  targets: z
-    .array(z.string().min(1))
+  task: taskName.optional().describe("the task to dispatch (or give steps instead)"),
+  steps: z
+    .array(workflowStepSchema)
+    .min(1, "a workflow needs at least one step")
+    .max(50)
     .optional()
-    .describe("role names (one job per host), 'role:any' (one job for any host) or queue names; default: the task's queue"),
+    .describe("a workflow instead of one task: steps run in order, each after every target of the previous one succeeded"),
+  args: z.record(z.string(), z.unknown()).default({}).describe("arguments passed to the task"),
+  targets: targetList.optional(),
   description: z.string().optional(),
   enabled: z.boolean().default(true),
   catchup: catchupPolicy
@@ -122,6 +145,23 @@ export const workerSettingsSchema = z.strictObject({
   stalled_interval: duration.default("30s").describe("how often each worker looks for jobs whose worker died"),
 });
 
+/** A duration between `min` and `max` milliseconds, for settings where a tiny or huge value is a mistake. */
+function boundedDuration(minMs: number, maxMs: number, range: string) {
+  return duration.refine((value) => {
+    const ms = parseDurationMs(value);
+    return ms === undefined || (ms >= minMs && ms <= maxMs); // an unparsable value is reported by `duration` already
+  }, `expected a duration from ${range}`);
+}
+
+export const beatSettingsSchema = z.strictObject({
+  lease_ttl: boundedDuration(1_000, 300_000, "1s to 5m")
+    .default("10s")
+    .describe("how long the active beat's lease lasts without renewal; a standby takes over within it when the active beat dies"),
+  heartbeat: boundedDuration(500, 300_000, "500ms to 5m")
+    .default("5s")
+    .describe("how often a beat publishes its heartbeat (it expires after 3 beats)"),
+});
+
 export const workspacesSchema = z.strictObject({
   root: z.string().min(1).default("/var/lib/llmctl/workspaces").describe("directory holding one sub-directory per workspace"),
   max_age: duration.default("7d").describe("services.tasks.cleanup_workspaces removes workspaces not modified for this long"),
@@ -148,7 +188,7 @@ export const studioSettingsSchema = z.strictObject({
   max_body: z
     .union([
       z.number().int().min(1).describe("bytes"),
-      z.string().refine(isSize, "expected a size such as 1MiB, 512KiB or 64kB"),
+      z.string().refine((text) => (parseBytes(text) ?? 0) > 0, "expected a size such as 1MiB, 512KiB or 64kB"),
     ])
     .default("1MiB")
     .describe("largest request body accepted; a larger one is refused with 413"),
@@ -159,6 +199,69 @@ export const studioSettingsSchema = z.strictObject({
     .optional()
     .describe("a file holding the bearer token (a mounted Secret), relative to this file; LLMCTL_STUDIO_TOKEN and --token-file win over it"),
 });
+const byteSize = z
+  .string({ error: "expected a size with a unit, such as 512MB or 2GiB" })
+  .refine(isByteSize, "expected a size such as 0, 512MB, 10GB or 2GiB");
+
+export const modelsSchema = z
+  .strictObject({
+    dir: z.string().min(1).default("/var/lib/llmctl/models").describe("where model snapshots are downloaded: <dir>/<org>/<name>"),
+    endpoint: z
+      .url()
+      .optional()
+      .describe("Hugging Face-compatible hub (default https://huggingface.co); the HF_ENDPOINT environment variable wins"),
+    token_env: z.string().min(1).default("HF_TOKEN").describe("environment variable holding the hub token, sent when set"),
+    min_free: byteSize.default("1GiB").describe("disk space a download must leave free; it refuses to start otherwise"),
+  })
+  .describe("Model downloads (services.tasks.run_huggingface_download_task)");
+
+export const llmSchema = z
+  .strictObject({
+    base_url: z.url().default("http://localhost:8000/v1").describe("OpenAI-compatible API root; /chat/completions is appended"),
+    model: z.string().min(1).default("default").describe("model name sent with each request unless an agent or the job names one"),
+    api_key_env: z.string().min(1).optional().describe("environment variable holding the API key (sent as a bearer token when set)"),
+    request_timeout: duration.default("120s").describe("one request's limit, streaming included"),
+    max_retries: z.number().int().min(0).max(10).default(3).describe("retries on 429, 5xx and connection failures, honouring Retry-After"),
+    max_retry_wait: duration.default("60s").describe("a Retry-After longer than this fails the job instead of waiting"),
+  })
+  .describe("The chat-completions endpoint agents and quick RAG talk to");
+
+export const agentSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    model: z.string().min(1).optional().describe("default: llm.model"),
+    system_prompt: z.string().min(1).describe("the agent's instructions"),
+    tools: z.array(taskName).default([]).describe("registered tasks the agent may call; each call runs as a child job"),
+    max_steps: z.number().int().min(1).max(50).default(8).describe("model calls per run, tool rounds included"),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .describe("An agent for services.tasks.run_agent_task");
+
+export const ragSchema = z
+  .strictObject({
+    index_dir: z.string().min(1).default("/var/lib/llmctl/rag").describe("where the full-text indexes are kept (one SQLite file per collection)"),
+    top_k: z.number().int().min(1).max(50).default(5).describe("chunks given to the model per question"),
+    collections: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_-]+$/, "collection names use letters, digits, '_' and '-'"),
+        z.strictObject({
+          dir: z.string().min(1).describe("directory of .txt and .md files (searched recursively)"),
+          description: z.string().optional(),
+        }),
+      )
+      .default({}),
+  })
+  .describe("Document collections for services.tasks.run_quick_rag_task");
+
+export const fleetSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+      .describe("directories searched for apt-get, dnf, apk and systemctl by the install, check_security_updates and service tasks"),
+  })
+  .describe("Fleet chores: package and service management on the worker's host");
 
 export const environmentSchema = z
   .strictObject({
@@ -187,9 +290,15 @@ export const configSchema = z
     tasks: z.record(taskName, taskOptionsSchema).default({}).describe("per-task options, and command tasks (kind: command)"),
     tasks_dir: z.string().min(1).optional().describe("directory of .ts/.js modules, each exporting defineTask(...), loaded at start"),
     worker: workerSettingsSchema.prefault({}),
+    beat: beatSettingsSchema.prefault({}),
     workspaces: workspacesSchema.prefault({}),
     shell: shellSchema.prefault({}),
     studio: studioSettingsSchema.prefault({}),
+    models: modelsSchema.prefault({}),
+    llm: llmSchema.prefault({}),
+    agents: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "agent names use letters, digits, '_', '.' and '-'"), agentSchema).default({}),
+    rag: ragSchema.prefault({}),
+    fleet: fleetSchema.prefault({}),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), environmentSchema).default({}),
   })
   .describe("llmctl configuration");
@@ -199,10 +308,15 @@ export type ConfigFile = z.output<typeof configSchema>;
 export type RedisSection = z.output<typeof redisSchema>;
 export type Role = z.output<typeof roleSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
+export type WorkflowStep = z.output<typeof workflowStepSchema>;
+export type WorkflowStepInput = z.input<typeof workflowStepSchema>;
+export type BeatSettings = z.output<typeof beatSettingsSchema>;
 export type TaskOptions = z.output<typeof taskOptionsSchema>;
 export type ArgSpec = z.output<typeof argSpecSchema>;
 export type WorkerSettings = z.output<typeof workerSettingsSchema>;
 export type StudioSettings = z.output<typeof studioSettingsSchema>;
+export type LlmSettings = z.output<typeof llmSchema>;
+export type AgentDefinition = z.output<typeof agentSchema>;
 export type CatchupPolicy = z.output<typeof catchupPolicy>;
 export type OverlapPolicy = z.output<typeof overlapPolicy>;
 

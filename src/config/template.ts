@@ -72,6 +72,25 @@ schedules:
 tasks:
   check_security_updates: { timeout: 10m, attempts: 3, backoff: exponential }
 
+# Model downloads (services.tasks.run_huggingface_download_task). HF_ENDPOINT and HF_TOKEN
+# in the worker's environment name the hub and its token.
+models:
+  dir: /var/lib/llmctl/models
+  min_free: 10GiB                    # a download that would leave less free refuses to start
+
+# The OpenAI-compatible endpoint of run_agent, run_agent_task and run_quick_rag_task.
+# llm:
+#   base_url: http://localhost:8000/v1
+#   model: qwen2.5-7b-instruct
+#   api_key_env: OPENAI_API_KEY      # the variable holding the key, never the key itself
+# agents:
+#   ops-helper:
+#     system_prompt: You help operators check the fleet.
+#     tools: [llmctl.ping, check_security_updates]   # tasks it may call, each as a child job
+# rag:
+#   collections:
+#     runbooks: { dir: /srv/runbooks }   # .txt and .md files
+
 # Overrides selected with --env NAME or LLMCTL_ENV=NAME.
 environments:
   production:

@@ -155,11 +155,46 @@ function checkTaskQueues(tasks: unknown, topology: Topology, label: string, push
 
 function checkScheduleTargets(schedules: unknown, topology: Topology, label: string, push: Push): void {
   if (!isRecord(schedules)) return;
+  const check = (targets: unknown, at: PathSegment[]) =>
+    stringList(targets).forEach((target, index) => {
+      const resolved = resolveTarget(topology, target);
+      if (isTargetProblem(resolved)) push([...at, "targets", index], `${resolved.message}${label}`, resolved.fix);
+    });
   for (const [name, schedule] of Object.entries(schedules)) {
     if (!isRecord(schedule)) continue;
-    stringList(schedule.targets).forEach((target, index) => {
-      const resolved = resolveTarget(topology, target);
-      if (isTargetProblem(resolved)) push(["schedules", name, "targets", index], `${resolved.message}${label}`, resolved.fix);
+    check(schedule.targets, ["schedules", name]);
+    if (Array.isArray(schedule.steps)) {
+      schedule.steps.forEach((step, index) => {
+        if (isRecord(step)) check(step.targets, ["schedules", name, "steps", index]);
+      });
+    }
+  }
+}
+
+/** A schedule dispatches one task or a workflow of steps; task-level args and targets mean nothing next to steps. */
+function checkScheduleShape(name: string, schedule: Raw, push: Push): void {
+  const at = ["schedules", name];
+  const hasSteps = schedule.steps !== undefined;
+  if (schedule.task === undefined && !hasSteps) {
+    push(at, `schedule "${name}" names no task`, "add task: NAME, or steps: [{ task: NAME }, …] for a workflow", "key");
+    return;
+  }
+  if (schedule.task !== undefined && hasSteps) {
+    push([...at, "steps"], `schedule "${name}" has both task and steps`, "keep task for one job per target, or steps for a workflow, not both", "key");
+    return;
+  }
+  if (!hasSteps) return;
+  for (const key of ["args", "targets"] as const) {
+    if (schedule[key] !== undefined) {
+      push([...at, key], `schedule "${name}" has steps, so ${key} belongs to each step`, `move ${key} into the steps that need it`, "key");
+    }
+  }
+  if (Array.isArray(schedule.steps)) {
+    const seen = new Set<string>();
+    schedule.steps.forEach((step, index) => {
+      if (!isRecord(step) || typeof step.name !== "string") return;
+      if (seen.has(step.name)) push([...at, "steps", index, "name"], `step name "${step.name}" is used twice`, "give each step its own name");
+      seen.add(step.name);
     });
   }
 }
@@ -169,6 +204,7 @@ function checkSchedules(schedules: unknown, locator: SourceLocator, now: Date, d
   const horizon = new Date(now.getTime() + 366 * 86_400_000);
   for (const [name, schedule] of Object.entries(schedules)) {
     if (!isRecord(schedule)) continue;
+    checkScheduleShape(name, schedule, push);
     const timezone = typeof schedule.timezone === "string" ? schedule.timezone : "UTC";
     const timezoneValid = isValidTimezone(timezone);
     if (!timezoneValid) {

@@ -84,6 +84,33 @@ export class EmbeddedRedis extends RedisMock {
     return Promise.resolve("OK");
   }
 
+  /**
+   * WATCH as Redis does it: EXEC ends it, whether the transaction ran or was refused, and a plain
+   * pipeline is not a transaction, so a watched key it runs after a change does not void it.
+   * (ioredis-mock kept the watch after a successful EXEC — the next EXEC on the connection then
+   * failed as if another client had written — and refused plain pipelines too.)
+   */
+  override multi(batch?: unknown[]): any {
+    const transaction = super.multi(batch);
+    const exec = transaction.exec.bind(transaction);
+    transaction.exec = (callback?: (error: unknown, result?: unknown) => void) => {
+      const result: Promise<unknown> = exec().then((replies: unknown) => {
+        this.dirty = false;
+        this.watching.clear();
+        return replies;
+      });
+      if (callback) result.then((replies) => callback(null, replies), (error) => callback(error));
+      return result;
+    };
+    return transaction;
+  }
+
+  override pipeline(batch?: unknown[]): any {
+    const pipeline = super.pipeline(batch);
+    pipeline._isDirty = () => false;
+    return pipeline;
+  }
+
   /** Keeps the subclass and the store (ioredis-mock's duplicate() returns a plain RedisMock). */
   duplicate(override?: { connectionName?: string }): EmbeddedRedis {
     // ioredis names a duplicate with CLIENT SETNAME when given connectionName; BullMQ relies on it.

@@ -16,6 +16,11 @@ declare module "ioredis-mock" {
     };
     expires: { get(key: string): number | undefined; set(key: string, at: number): void; has(key: string): boolean; delete(key: string): void };
     context: { modifiedKeyEvents: EventEmitter };
+    /** WATCH state: the watched keys, and whether one of them changed since. */
+    dirty: boolean;
+    watching: Set<string>;
+    multi(batch?: unknown[]): any;
+    pipeline(batch?: unknown[]): any;
     disconnect(): void;
     static commands: Record<string, Emulator>;
     static processReply(result: unknown, name: string): unknown;

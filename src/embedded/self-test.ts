@@ -7,6 +7,7 @@
 import { Queue, QueueEvents, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { errorMessage } from "../util/errors.ts";
+import { withTimeout as withDeadline } from "../util/timeout.ts";
 
 export interface SelfTestResult {
   name: string;
@@ -35,18 +36,8 @@ function expectThat(condition: boolean, message: string): void {
   if (!condition) throw new SelfTestFailure(message);
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SelfTestFailure(`${what} did not happen within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(work, ms, () => new SelfTestFailure(`${what} did not happen within ${ms} ms`));
 }
 
 async function processJob(job: Job): Promise<unknown> {

@@ -8,7 +8,7 @@ import { AmbiguousJobError, InvalidCursorError } from "../broker/inspector.ts";
 import { EnqueueError } from "../broker/producer.ts";
 import { ConflictError, NotFoundError, UsageError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
-import { formatSize } from "../util/size.ts";
+import { formatBytes } from "../util/bytes.ts";
 
 export type ErrorCode =
   | "invalid_json"
@@ -75,7 +75,7 @@ export function errorResponse(error: unknown, logger: Logger): Response {
 /** Reads a JSON body of at most maxBytes; undefined for an empty body. */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const tooLarge = () =>
-    new ApiError(413, "payload_too_large", `request body is larger than ${formatSize(maxBytes)} (studio.max_body)`, {
+    new ApiError(413, "payload_too_large", `request body is larger than ${formatBytes(maxBytes)} (studio.max_body)`, {
       hint: "send less data, or raise studio.max_body in the config",
     });
   const declared = Number(request.headers.get("content-length") ?? "");

@@ -13,7 +13,7 @@ import type { TaskRegistry } from "../tasks/registry.ts";
 import { RuntimeError, UsageError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { EventLoopMonitor } from "../util/probes.ts";
-import { parseSizeBytes } from "../util/size.ts";
+import { parseBytes } from "../util/bytes.ts";
 import { API_ROUTES } from "./api.ts";
 import { isLoopbackHost, resolveStudioToken, StudioAuth } from "./auth.ts";
 import type { StudioContext } from "./context.ts";
@@ -64,7 +64,7 @@ export async function start(options: StudioStartOptions): Promise<StudioHandle> 
   const settings = config.studio;
   const host = options.host ?? settings.host;
   const port = options.port ?? settings.port;
-  const maxBodyBytes = parseSizeBytes(settings.max_body)!;
+  const maxBodyBytes = parseBytes(settings.max_body)!;
   const { token, origin } = resolveStudioToken({ token: options.token, tokenFile: options.tokenFile, env: options.env ?? process.env, config, configPath: options.loaded.path });
   if (!token && !isLoopbackHost(host) && !options.insecure) {
     throw new UsageError(

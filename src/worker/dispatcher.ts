@@ -92,10 +92,12 @@ export class Dispatcher {
       while (current) {
         const { consumer, token } = current;
         const servingSince = Date.now();
-        const keepServing = () => !this.closing && (this.consumers.length === 1 || Date.now() - servingSince < FAIRNESS_ROTATE_MS);
+        // An overcommitted gate (a lent slot taken back) gives up this chain's slot at the job's end.
+        const keepServing = () =>
+          !this.closing && !this.gate.overcommitted && (this.consumers.length === 1 || Date.now() - servingSince < FAIRNESS_ROTATE_MS);
         let next: AnyJob | void = await consumer.processJob(current.job, token, keepServing);
         while (next) next = await consumer.processJob(next, token, keepServing);
-        if (this.closing) break;
+        if (this.closing || this.gate.overcommitted) break;
         // Its queue is empty, or it is time to give the others a turn: look there first.
         current = await this.findJob(this.consumers.indexOf(consumer) + 1);
       }

@@ -3,15 +3,16 @@
  * abort, and makes sure whatever the handler does — throw a non-Error, return something that
  * is not JSON, never settle — ends as a clean job outcome without harming the worker.
  */
-import { UnrecoverableError, type Job } from "bullmq";
+import { UnrecoverableError, WaitingChildrenError, type Job } from "bullmq";
 import type { ConfigFile } from "../config/schema.ts";
 import { readPayload } from "../broker/payload.ts";
 import type { RunningJob } from "../broker/worker-registry.ts";
 import { validateArgs, describeArgsProblems } from "../tasks/args.ts";
-import type { TaskContext, WorkerInfo } from "../tasks/define.ts";
+import type { JobFlow, TaskCaller, TaskContext, WorkerInfo } from "../tasks/define.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
 import { formatDuration } from "../util/duration.ts";
 import type { Logger } from "../util/logger.ts";
+import type { ChildJobs } from "./child-jobs.ts";
 import { RevokedError, ShutdownInterrupted, TaskTimeoutError } from "./errors.ts";
 
 /** After a revoke or timeout, how long the handler may take to clean up (kill its children) before the job is failed anyway. */
@@ -29,7 +30,11 @@ export interface ExecutorDependencies {
   logger: Logger;
   worker: WorkerInfo;
   isRevoked: (queue: string, jobId: string) => boolean;
+  /** Runs child jobs for handlers (TaskContext.tasks). */
+  children: ChildJobs;
   onFinished?: (job: Job, outcome: "completed" | "failed", seconds: number) => void;
+  /** The handler's JobFlow (child jobs); the worker runtime provides it, tests may not. */
+  flowFor?: (job: Job, token: string) => JobFlow;
 }
 
 function toError(thrown: unknown): Error {
@@ -59,19 +64,20 @@ export class JobExecutor {
   constructor(private readonly deps: ExecutorDependencies) {}
 
   /** The BullMQ processor. */
-  readonly process = async (job: Job): Promise<unknown> => {
+  readonly process = async (job: Job, token?: string): Promise<unknown> => {
     const started = performance.now();
     try {
-      const result = await this.run(job);
+      const result = await this.run(job, token);
       this.deps.onFinished?.(job, "completed", (performance.now() - started) / 1000);
       return result;
     } catch (error) {
-      if (!(error instanceof ShutdownInterrupted)) this.deps.onFinished?.(job, "failed", (performance.now() - started) / 1000);
+      // A job suspended to wait for its children has not finished; it runs again later.
+      if (!(error instanceof ShutdownInterrupted) && !(error instanceof WaitingChildrenError)) this.deps.onFinished?.(job, "failed", (performance.now() - started) / 1000);
       throw error;
     }
   };
 
-  private async run(job: Job): Promise<unknown> {
+  private async run(job: Job, token: string | undefined): Promise<unknown> {
     const deps = this.deps;
     const queue = job.queueName;
     const id = job.id!;
@@ -99,9 +105,10 @@ export class JobExecutor {
     });
     aborted.catch(() => {}); // observed below; keeps an unraced rejection from being reported
     let logger: Logger | undefined; // a pino child costs more than a no-op job; most handlers never log
+    let caller: TaskCaller | undefined; // one per job: it counts the job's pending children
     const context: TaskContext = {
       args: validated.value,
-      job: { id, name: job.name, queue, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, target: payload.meta.target },
+      job: { id, name: job.name, queue, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, target: payload.meta.target, progress: job.progress },
       signal: controller.signal,
       progress: async (value) => {
         await job.updateProgress(value);
@@ -114,6 +121,10 @@ export class JobExecutor {
       },
       worker: this.deps.worker,
       config: this.deps.config,
+      get tasks(): TaskCaller {
+        return (caller ??= deps.children.callerFor({ id, queue, depth: payload.meta.depth ?? 0, signal: controller.signal }));
+      },
+      ...(token !== undefined && this.deps.flowFor ? { flow: this.deps.flowFor(job, token) } : {}),
     };
     try {
       const result = await Promise.race([Promise.resolve().then(() => task.handler(context)), aborted]);
@@ -122,6 +133,7 @@ export class JobExecutor {
     } catch (thrown) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
       if (reason instanceof RevokedError) throw new UnrecoverableError("revoked");
+      if (reason instanceof WaitingChildrenError) throw reason; // BullMQ parks the job in waiting-children
       if (reason instanceof ShutdownInterrupted || reason instanceof TaskTimeoutError) throw reason;
       throw toError(thrown);
     } finally {

@@ -6,6 +6,7 @@ import { hostname as osHostname } from "node:os";
 import type { Job } from "bullmq";
 import type { LoadedConfig } from "../config/load.ts";
 import { openBroker, type Broker } from "../broker/broker.ts";
+import { jobFlow } from "../broker/job-flow.ts";
 import { RevocationWatcher, Revocations } from "../broker/revocations.ts";
 import { WorkerRegistry, type WorkerHeartbeat } from "../broker/worker-registry.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
@@ -15,6 +16,7 @@ import { RuntimeError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { startProbeServer, type ProbeServer } from "../util/probes.ts";
 import { VERSION } from "../version.ts";
+import { ChildJobs } from "./child-jobs.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { QueueConsumer } from "./queue-consumer.ts";
 import { JobExecutor } from "./executor.ts";
@@ -76,6 +78,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
 
   const revocations = new Revocations(broker.connection, broker.keys);
   let executor: JobExecutor;
+  let dispatcher: Dispatcher | undefined; // created once the consumers exist; children only run after that
   const watcher = new RevocationWatcher(
     revocations,
     (queue, jobId) => {
@@ -89,12 +92,14 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     logger,
     worker: { hostname, role: options.role, pid: process.pid, version: VERSION },
     isRevoked: (queue, jobId) => watcher.has(queue, jobId),
+    children: new ChildJobs(broker, registry, () => dispatcher!.gate.lend()),
     onFinished: (job: Job, outcome, seconds) => {
       if (outcome === "completed") processed++;
       else failed++;
       metrics.jobs.inc({ queue: job.queueName, task: job.name, outcome });
       metrics.duration.observe({ task: job.name }, seconds);
     },
+    flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
   await watcher.start(REVOCATION_POLL_MS);
 
@@ -135,7 +140,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     return consumer;
   });
   await Promise.all(consumers.map((consumer) => consumer.startBackgroundChecks()));
-  const dispatcher = new Dispatcher(consumers, concurrency, broker.redis.connect({ purpose: "blocking", name: connectionName }), logger);
+  dispatcher = new Dispatcher(consumers, concurrency, broker.redis.connect({ purpose: "blocking", name: connectionName }), logger);
   dispatcher.start();
 
   const workerRegistry = new WorkerRegistry(broker.connection, broker.keys);
@@ -187,7 +192,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     async close() {
       if (closing) return;
       closing = true;
-      const inTime = await dispatcher.stop(graceMs, () => {
+      const inTime = await dispatcher!.stop(graceMs, () => {
         const returned = executor.interruptAll();
         logger.warn({ jobs: returned }, "grace period over: returning running jobs to their queues");
       });

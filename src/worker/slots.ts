@@ -25,12 +25,34 @@ export class SlotGate {
   }
 
   release(): void {
-    const next = this.waiters.shift();
+    // Overcommitted (a lent slot was taken back): the released slot is the extra one, it goes away.
+    const next = this.used <= this.size ? this.waiters.shift() : undefined;
     if (next) {
       next(true); // the slot passes straight to the next waiter
       return;
     }
     this.used = Math.max(0, this.used - 1);
+  }
+
+  /** More slots held than the gate has: a lent slot was taken back while all others were busy. */
+  get overcommitted(): boolean {
+    return this.used > this.size;
+  }
+
+  /**
+   * Gives a held slot back while its job waits on a child job, so that the child (or any other
+   * job) can run here; the returned function takes it back without waiting. Taking it back may
+   * hold one slot more than the gate has until the next job ends (see `overcommitted`): the
+   * parent must resume at once, and waiting for a slot there could deadlock.
+   */
+  lend(): () => void {
+    this.release();
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.used++;
+    };
   }
 
   /** Stops granting slots; pending acquisitions resolve false. Held slots are still released normally. */

@@ -47,6 +47,20 @@ const slow = defineTask({
   },
 });
 
+/** Runs `test.slow` (or itself, to test the depth limit) as child jobs and waits for them. */
+const parent = defineTask({
+  name: "test.parent",
+  args: z.strictObject({ children: z.number().int().default(1), ms: z.number().default(200), recurse: z.boolean().default(false) }),
+  async handler({ args, tasks }) {
+    if (args.recurse) {
+      const child = await tasks.run("test.parent", { recurse: true });
+      return { child: child.state, error: child.error ?? null };
+    }
+    const outcomes = await Promise.all(Array.from({ length: args.children }, (_, index) => tasks.run("test.slow", { ms: args.ms, label: `child${index}` })));
+    return outcomes.map((outcome) => [outcome.state, outcome.result]);
+  },
+});
+
 const misbehaving: TaskDefinition[] = [
   defineTask({ name: "test.throws-string", attempts: 1, handler: () => Promise.reject("plain string") }),
   defineTask({ name: "test.throws-object", attempts: 1, handler: () => Promise.reject({ code: 42 }) }),
@@ -58,7 +72,7 @@ const misbehaving: TaskDefinition[] = [
 
 function registryFor(config: Parameters<typeof loadedConfig>[0]) {
   const loaded = loadedConfig(config, redis.url);
-  return { loaded, registry: new TaskRegistry([...BUILTIN_TASKS, slow, ...misbehaving], loaded.config) };
+  return { loaded, registry: new TaskRegistry([...BUILTIN_TASKS, slow, parent, ...misbehaving], loaded.config) };
 }
 
 async function startWorker(options: Partial<Parameters<typeof start>[0]> = {}): Promise<WorkerHandle> {
@@ -183,5 +197,46 @@ describe("worker runtime", () => {
     await handle.close();
     handles.length = 0;
     expect(await (await new Inspector(broker).findJob(job!.id)).getState()).toBe("completed");
+  });
+});
+
+describe("child jobs (TaskContext.tasks.run)", () => {
+  it("runs children even when every slot is held by a parent waiting on them", async () => {
+    await startWorker({ concurrency: 2, queues: "q1" });
+    const parents = (await Promise.all([1, 2, 3].map(() => producer().enqueue("test.parent", { children: 2, ms: 100 }, { targets: ["q1"] })))).flat();
+    const outcomes = await waitForJobs(broker, parents, { timeoutMs: 15_000 });
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(["completed", "completed", "completed"]);
+    expect(outcomes[0]!.result).toEqual([["completed", { label: "child0" }], ["completed", { label: "child1" }]]);
+    // Lent slots never let more than the worker's slots run non-waiting jobs at once.
+    expect(maxRunning).toBeLessThanOrEqual(2);
+  });
+
+  it("revokes the child when the parent is revoked, both within a second", async () => {
+    await startWorker({ concurrency: 1, queues: "q1" });
+    const [job] = await producer().enqueue("test.parent", { children: 1, ms: 20_000 }, { targets: ["q1"] });
+    for (let i = 0; i < 100 && running === 0; i++) await Bun.sleep(20);
+    const inspector = new Inspector(broker);
+    const revokedAt = Date.now();
+    await revokeJob(broker, await inspector.findJob(job!.id));
+    const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 5000, pollMs: 20 });
+    expect(outcome).toMatchObject({ state: "failed", error: "revoked" });
+    let child;
+    for (let i = 0; i < 100 && !child; i++) {
+      child = (await broker.queue("q1").getJobs(["failed"])).find((candidate) => candidate.name === "test.slow");
+      if (!child) await Bun.sleep(20);
+    }
+    expect(child?.failedReason).toBe("revoked");
+    expect(Date.now() - revokedAt).toBeLessThan(1500);
+    expect(running).toBe(0);
+  });
+
+  it("refuses to nest child jobs deeper than the limit", async () => {
+    await startWorker({ concurrency: 1, queues: "q1" });
+    const [job] = await producer().enqueue("test.parent", { recurse: true }, { targets: ["q1"] });
+    const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 10_000 });
+    // Each level reports its child's failure; the deepest one could not enqueue.
+    expect(outcome).toMatchObject({ state: "completed", result: { child: "completed" } });
+    const failed = await broker.queue("q1").getJobs(["failed"]);
+    expect(failed.map((candidate) => candidate.failedReason)).toEqual([expect.stringContaining("would be nested 4 child jobs deep (at most 3)")]);
   });
 });

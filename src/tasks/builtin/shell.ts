@@ -33,7 +33,8 @@ export default defineTask({
         cwd: args.cwd,
         env: childEnvironment(config.shell, args.env),
         signal: controller.signal,
-        onLine: (stream, line) => void log(`${stream}: ${line}`),
+        // Not awaited, so a failed write (Redis away for a moment) must not become an unhandled rejection.
+        onLine: (stream, line) => void log(`${stream}: ${line}`).catch(() => {}),
       });
       if (args.check && result.exit_code !== 0) {
         const detail = lastLines(result.stderr_tail) || lastLines(result.stdout_tail);

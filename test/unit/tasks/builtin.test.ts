@@ -1,32 +1,15 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { existsSync, lutimesSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig } from "../../../src/config/load.ts";
 import cleanupWorkspaces from "../../../src/tasks/builtin/cleanup-workspaces.ts";
 import shell from "../../../src/tasks/builtin/shell.ts";
-import type { TaskContext } from "../../../src/tasks/define.ts";
-import { silentLogger } from "../../../src/util/logger.ts";
 import { tempDir } from "../../helpers/files.ts";
+import { handlerContext } from "../../helpers/task-context.ts";
 
 const files = tempDir();
 afterAll(() => files.cleanup());
 
-function context(args: Record<string, unknown>, configText = "queues: [a]\n", signal = new AbortController().signal): TaskContext<never> & { logs: string[]; progressed: unknown[] } {
-  const logs: string[] = [];
-  const progressed: unknown[] = [];
-  return {
-    args: args as never,
-    job: { id: "1", name: "t", queue: "a", attempt: 1, maxAttempts: 1 },
-    signal,
-    progress: async (value) => void progressed.push(value),
-    log: async (line) => void logs.push(line),
-    logger: silentLogger(),
-    worker: { hostname: "h", pid: 1, version: "0" },
-    config: parseConfig(configText, "t.yaml").config,
-    logs,
-    progressed,
-  };
-}
+const context = handlerContext;
 
 function makeWorkspace(root: string, name: string, ageDays: number, bytes: number, linkTo?: string): string {
   const dir = join(root, name);

@@ -29,3 +29,27 @@ describe("SlotGate", () => {
     expect(gate.inUse).toBe(0);
   });
 });
+
+describe("SlotGate.lend", () => {
+  it("hands a lent slot to a waiter and takes it back without waiting, overcommitted until a release", async () => {
+    const gate = new SlotGate(1);
+    expect(await gate.acquire()).toBe(true);
+    const waiting = gate.acquire();
+    const takeBack = gate.lend();
+    expect(await waiting).toBe(true); // the waiting job got the parent's slot
+    takeBack();
+    expect(gate.inUse).toBe(2);
+    expect(gate.overcommitted).toBe(true);
+    takeBack(); // idempotent
+    expect(gate.inUse).toBe(2);
+    let granted = false;
+    const next = gate.acquire().then(() => (granted = true));
+    gate.release(); // the extra slot goes away instead of passing to the waiter
+    await Bun.sleep(0);
+    expect(gate.overcommitted).toBe(false);
+    expect(granted).toBe(false);
+    gate.release();
+    await next;
+    expect(gate.inUse).toBe(1);
+  });
+});
