@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 
 const TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "linux-arm64-musl"] as const;
 
@@ -20,7 +21,7 @@ if (target !== undefined && !TARGETS.includes(target as (typeof TARGETS)[number]
   process.exit(2);
 }
 const outfile = values.outfile ?? (target ? `dist/llmctl-${target}` : "dist/llmctl");
-mkdirSync("dist", { recursive: true });
+mkdirSync(dirname(outfile), { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({

@@ -201,6 +201,20 @@ function helpRequested(argv: string[]): boolean {
   return false;
 }
 
+/**
+ * Parses a command line exactly as the binary would, without running it: an unknown command or
+ * flag, a missing flag value or a surplus argument throws the error the binary would print.
+ * Returns the command's path, e.g. ["llmctl", "worker"].
+ */
+export async function parseCommandLine(root: AnyCommand, argv: string[], rootName: string): Promise<string[]> {
+  const resolved = await resolveCommand(root, argv, rootName);
+  if (typeof resolved.command.run !== "function") {
+    throw new UsageError(resolved.path.length === 1 ? "no command given" : `"${resolved.path.slice(1).join(" ")}" needs a subcommand`);
+  }
+  await checkArguments(resolved);
+  return resolved.path;
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function runCli(root: AnyCommand, argv: string[], rootName: string): Promise<number> {
   let resolved: Resolved | undefined;

@@ -88,6 +88,18 @@ describe("embedded commands", () => {
     expect(Number(micros)).toBeLessThan(1_000_000);
   });
 
+  it("answers zset reads in a pipeline and in MULTI as it does directly (BullMQ's getDependencies)", async () => {
+    const client = (await open()).connect();
+    await client.zadd("z", 1, "a", 2, "b");
+    await client.hset("h", "f", "v");
+    const direct = [await client.hgetall("h"), await client.zrange("z", "0", "-1"), await client.zrange("z", "0", "-1", "WITHSCORES")];
+    const piped = await client.pipeline().hgetall("h").zrange("z", "0", "-1").zrange("z", "0", "-1", "WITHSCORES").exec();
+    const transaction = await client.multi().hgetall("h").zrange("z", "0", "-1").zrange("z", "0", "-1", "WITHSCORES").exec();
+    expect(piped!.map(([error, reply]) => [error, reply])).toEqual(direct.map((reply) => [null, reply]));
+    expect(transaction!.map(([error, reply]) => [error, reply])).toEqual(direct.map((reply) => [null, reply]));
+    expect(direct[2]).toEqual(["a", "1", "b", "2"]);
+  });
+
   it("keeps status, reconnects after disconnect and duplicates into the same store", async () => {
     const s = await open();
     const redis = s.connect();
