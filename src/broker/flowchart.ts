@@ -8,7 +8,7 @@
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import type { LoadedConfig } from "../config/load.ts";
-import { formatPath, type Diagnostic } from "../config/diagnostics.ts";
+import { errorAt, formatPath, type Diagnostic } from "../config/diagnostics.ts";
 import { flowchartProblems } from "../config/graph.ts";
 import { FLOWCHART_NAME, flowchartEdgeSchema, flowchartSchema, type ConfigFile, type Flowchart } from "../config/schema.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
@@ -108,7 +108,6 @@ export function flowchartNodes(flowchart: { nodes: Flowchart["nodes"]; edges: Fl
  */
 export function flowchartDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  const file = loaded.path ?? "built-in default contract";
   for (const [name, flowchart] of Object.entries(loaded.config.flowcharts)) {
     flowchart.nodes.forEach((node, index) => {
       try {
@@ -117,7 +116,7 @@ export function flowchartDiagnostics(loaded: LoadedConfig, registry: TaskRegistr
         if (!(error instanceof EnqueueError)) throw error;
         const path = ["flowcharts", name, ...fieldSegments(error.field)];
         const message = error.message.replace(/^nodes\[\d+\]: /, "");
-        diagnostics.push(loaded.locator?.diagnostic("error", path, message, error.hint) ?? { severity: "error", file, line: 0, column: 0, path: formatPath(path), message, fix: error.hint });
+        diagnostics.push(errorAt(loaded, path, message, error.hint));
       }
     });
   }

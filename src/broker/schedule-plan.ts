@@ -6,7 +6,7 @@
  * file, line and column of the mistake.
  */
 import type { LoadedConfig } from "../config/load.ts";
-import { ConfigError, type Diagnostic, type PathSegment } from "../config/diagnostics.ts";
+import { ConfigError, errorAt, type Diagnostic, type PathSegment } from "../config/diagnostics.ts";
 import type { ConfigFile, Schedule } from "../config/schema.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
 import { NotFoundError } from "../util/errors.ts";
@@ -46,7 +46,6 @@ function fieldPath(schedule: Schedule, field: string): PathSegment[] {
 export function planSchedules(loaded: LoadedConfig, registry: TaskRegistry): Map<string, SchedulePlan> {
   const plans = new Map<string, SchedulePlan>();
   const diagnostics: Diagnostic[] = [];
-  const file = loaded.path ?? "built-in default contract";
   for (const [name, schedule] of Object.entries(loaded.config.schedules)) {
     try {
       plans.set(name, planSchedule(loaded.config, registry, name, schedule));
@@ -54,7 +53,7 @@ export function planSchedules(loaded: LoadedConfig, registry: TaskRegistry): Map
       if (!(error instanceof EnqueueError)) throw error;
       const path = ["schedules", name, ...fieldPath(schedule, error.field)];
       const message = error.message.replace(/^steps\[\d+\]: /, "");
-      diagnostics.push(loaded.locator?.diagnostic("error", path, message, error.hint) ?? { severity: "error", file, line: 0, column: 0, path: path.join("."), message, fix: error.hint });
+      diagnostics.push(errorAt(loaded, path, message, error.hint));
     }
   }
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);

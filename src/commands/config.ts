@@ -37,12 +37,10 @@ const validate = defineVerb({
   ],
   async run({ args }) {
     const loaded = loadConfig({ configPath: args.config, environment: args.env });
-    if (Object.keys(loaded.config.flowcharts).length > 0) {
-      // Named flowcharts' tasks and arguments are checked against the task registry, which loading the config does not build.
-      const [{ loadTaskRegistry }, { flowchartDiagnostics }] = await Promise.all([import("../tasks/load.ts"), import("../broker/flowchart.ts")]);
-      const diagnostics = flowchartDiagnostics(loaded, await loadTaskRegistry(loaded.config, { configPath: loaded.path }));
-      if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-    }
+    // Task names (schedules, flowcharts, agents' tools) are checked against the task registry, which loading the config does not build.
+    const [{ loadTaskRegistry }, { taskReferenceDiagnostics }] = await Promise.all([import("../tasks/load.ts"), import("../broker/task-references.ts")]);
+    const diagnostics = taskReferenceDiagnostics(loaded, await loadTaskRegistry(loaded.config, { configPath: loaded.path }));
+    if (diagnostics.length > 0) throw new ConfigError(diagnostics);
     const file = loaded.path ?? "built-in default contract";
     if (args.json) {
       printJson({ valid: true, file, environment: loaded.environment ?? null, warnings: loaded.warnings });

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
 import { LlmctlError, EXIT_USAGE } from "../util/errors.ts";
+import type { LoadedConfig } from "./load.ts";
 
 export type Severity = "error" | "warning";
 
@@ -95,4 +96,19 @@ export class SourceLocator {
     const { line, column } = this.locate(path, at);
     return { severity, file: this.file, line, column, path: formatPath(path), message, fix };
   }
+}
+
+/** An error at a path of the loaded file (file:line:col when the file is known). */
+export function errorAt(loaded: Pick<LoadedConfig, "locator" | "path">, path: PathSegment[], message: string, fix?: string): Diagnostic {
+  return (
+    loaded.locator?.diagnostic("error", path, message, fix) ?? {
+      severity: "error",
+      file: loaded.path ?? "built-in default contract",
+      line: 0,
+      column: 0,
+      path: formatPath(path),
+      message,
+      fix,
+    }
+  );
 }

@@ -137,6 +137,30 @@ describe("dist/llmctl", () => {
     expect((await llmctl(["config", "validate", "-c", files.file("fine.yaml", flowchart("[{ from: a, to: b, when: { path: result.queue, exists: true } }]"))])).code).toBe(0);
   });
 
+  it("checks every task a schedule or an agent names against the task registry, all at once, exit 2", async () => {
+    const path = files.file("references.yaml", yaml`
+      queues: [llmctl_studio]
+      schedules:
+        nightly:
+          cron: "0 3 * * *"
+          task: services.tasks.cleanup_workspace
+        pings:
+          cron: "*/5 * * * *"
+          task: llmctl.ping
+          args: { bogus: 1 }
+      agents:
+        helper:
+          system_prompt: help
+          tools: [llmctl.ping, llmctl.pnig]
+    `);
+    const result = await llmctl(["config", "validate", "-c", path]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${path}:5:11: error: schedules.nightly.task: unknown task "services.tasks.cleanup_workspace" (did you mean "services.tasks.cleanup_workspaces"?)`);
+    expect(result.stderr).toContain(`${path}:9:20: error: schedules.pings.args.bogus: invalid arguments for llmctl.ping: bogus: unknown argument`);
+    expect(result.stderr).toContain(`${path}:13:26: error: agents.helper.tools[1]: unknown task "llmctl.pnig" (did you mean "llmctl.ping"?)`);
+    expect(result.stderr).toContain("3 errors in");
+  });
+
   it("gives clear messages for missing, empty, binary and unreadable config files", async () => {
     const missing = await llmctl(["config", "validate", "-c", join(files.dir, "nope.yaml")]);
     expect(missing.code).toBe(2);
