@@ -9,6 +9,7 @@ import type { LlmSettings } from "../config/schema.ts";
 import { formatDuration, parseDurationMs } from "../util/duration.ts";
 import { RuntimeError, errorMessage } from "../util/errors.ts";
 import { permanent } from "./failure.ts";
+import { abortableSleep } from "../util/abortable-sleep.ts";
 
 export interface ToolCall {
   id: string;
@@ -68,21 +69,6 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function snippet(text: string): string {

@@ -158,7 +158,7 @@ describe("dist/llmctl up", () => {
   it("refuses a second up on the same data directory while the first runs, leaving the first untouched", async () => {
     const second = await llmctl(["up", "--port", "0", "--data-dir", dataDir], { env });
     expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`the embedded store ${join(dataDir, "store.snapshot")} is in use by another process (pid ${up.process.process.pid})`);
+    expect(second.stderr).toContain(`the embedded store ${join(dataDir, "store.snapshot")} is in use by another process (pid ${up.process.process.pid} on `);
     expect((await studioClient(up.url, up.token)("GET", "/readyz")).status).toBe(200);
   });
 

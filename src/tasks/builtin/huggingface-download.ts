@@ -11,6 +11,8 @@ import { DEFAULT_HUB, HubClient, HubError, type FileMetadata } from "../hub.ts";
 import { formatBytes, parseBytes } from "../../util/bytes.ts";
 import { RuntimeError, errorMessage } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../util/fs.ts";
+import { abortableSleep } from "../../util/abortable-sleep.ts";
+import { describeHolder, tryLock } from "../../util/pid-lock.ts";
 
 const REPO_ID = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]*\/)?[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const REVISION = /^[A-Za-z0-9][A-Za-z0-9_.\/-]*$/;
@@ -253,90 +255,126 @@ export default defineTask({
   args: argsSchema,
   positional: ["repo_id"],
   async handler(context) {
-    const { args, config, signal, log } = context;
-    const endpoint = process.env.HF_ENDPOINT || config.models.endpoint || DEFAULT_HUB;
-    const token = process.env[config.models.token_env] || undefined;
-    const hub = new HubClient(endpoint, token, signal);
-    const modelsDir = config.models.dir;
-    const target = join(modelsDir, args.repo_id);
-    const partialDir = join(modelsDir, ".partial", args.repo_id);
-
-    await context.progress({ percent: 0, phase: "listing files" });
-    const info = await hub.modelInfo(args.repo_id, args.revision).catch(rethrowPermanent);
-    const wanted = fileFilter(args.allow_patterns, args.ignore_patterns);
-    const selected = info.siblings.map((sibling) => sibling.rfilename).filter(wanted).sort();
-    const unsafe = selected.find((path) => !safeRelativePath(path));
-    if (unsafe !== undefined) throw permanent(new RuntimeError(`the hub lists a file path that would leave the snapshot directory: ${JSON.stringify(unsafe)}`));
-    if (selected.length === 0) {
-      throw permanent(new RuntimeError(`no file of ${args.repo_id}@${args.revision} matches the allow/ignore patterns (${info.siblings.length} files in the repository)`));
+    const modelsDir = context.config.models.dir;
+    // The lock creates models.dir; a run that fails early leaves no empty directory behind.
+    const keepUpTo = existsSync(modelsDir) ? modelsDir : dirname(modelsDir);
+    const release = await lockRepository(context);
+    try {
+      return await downloadSnapshot(context);
+    } finally {
+      release();
+      await removeEmptyDirectories(dirname(repositoryLockPath(context)), keepUpTo);
     }
-    const base = { repo_id: args.repo_id, revision: args.revision, commit: info.sha, path: target, endpoint };
-
-    const manifest = await readManifest(target);
-    const present = new Set<string>();
-    if (manifest?.commit === info.sha) {
-      for (const path of selected) if (await alreadyPresent(target, manifest, path)) present.add(path);
-    }
-    if (present.size === selected.length) {
-      await log(`${args.repo_id}@${args.revision} (${info.sha}) is already complete in ${target}: nothing to do`);
-      await context.progress({ percent: 100, files_done: selected.length, files_total: selected.length });
-      return { ...base, status: "up_to_date", message: "already complete: nothing downloaded", files: selected.length, downloaded: [], bytes_downloaded: 0 };
-    }
-
-    // Metadata of every file still missing: sizes for the disk check and etags for verification.
-    const pending: FileMetadata[] = [];
-    for (const path of selected) {
-      if (present.has(path)) continue;
-      if (signal.aborted) throw signal.reason;
-      const meta = await hub.fileMetadata(args.repo_id, info.sha, path).catch(rethrowPermanent);
-      if (await alreadyPresent(target, manifest, path, meta.etag)) present.add(path);
-      else pending.push(meta);
-    }
-    const partialOf = (meta: FileMetadata) => join(partialDir, `${meta.path}.${meta.etag.slice(0, 16)}.incomplete`);
-    let needed = 0;
-    for (const meta of pending) needed += meta.size - Math.min(meta.size, (await sizeOf(partialOf(meta))) ?? 0);
-    const reserve = parseBytes(config.models.min_free) ?? 0;
-    const available = await availableBytes(modelsDir);
-    if (available - needed < reserve) {
-      throw permanent(
-        new RuntimeError(
-          `not enough disk space for ${args.repo_id} in ${modelsDir}: ${formatBytes(needed)} to download, ${formatBytes(available)} available, ${formatBytes(reserve)} must stay free (models.min_free)`,
-          "free some space, point models.dir at a larger disk, or lower models.min_free",
-        ),
-      );
-    }
-    await log(`${args.repo_id}@${args.revision} (${info.sha}): ${pending.length} of ${selected.length} files to download, ${formatBytes(needed)}`);
-
-    const bytesTotal = pending.reduce((sum, meta) => sum + meta.size, 0);
-    const reporter = new Reporter(context, bytesTotal, pending.length);
-    const files: Record<string, ManifestEntry> = {};
-    for (const path of present) files[path] = manifest!.files[path]!;
-    const downloaded: FileOutcome[] = [];
-    for (const meta of pending) {
-      if (signal.aborted) throw signal.reason;
-      const outcome = await downloadFile(hub, hub.resolveUrl(args.repo_id, info.sha, meta.path), meta, partialOf(meta), join(target, meta.path), reporter, context);
-      downloaded.push(outcome);
-      files[meta.path] = { size: meta.size, etag: meta.etag, verified: outcome.verified };
-      reporter.bytesFinished += meta.size;
-      reporter.filesDone++;
-      await reporter.report(meta.path, 0, 0, true);
-      await log(`${meta.path}: ${formatBytes(meta.size)} verified (${outcome.verified})${outcome.resumed_from > 0 ? `, resumed at byte ${outcome.resumed_from}` : ""}`);
-      // Recorded after each file, so a later run skips what is done even if this one stops.
-      writeFileAtomic(join(target, MANIFEST), `${JSON.stringify({ repo_id: args.repo_id, revision: args.revision, commit: info.sha, files } satisfies Manifest, null, 2)}\n`);
-    }
-    writeFileAtomic(join(target, MANIFEST), `${JSON.stringify({ repo_id: args.repo_id, revision: args.revision, commit: info.sha, files, completed_at: new Date().toISOString() } satisfies Manifest, null, 2)}\n`);
-    if (existsSync(partialDir)) await rm(partialDir, { recursive: true, force: true });
-    await removeEmptyDirectories(dirname(partialDir), modelsDir);
-    return {
-      ...base,
-      status: "downloaded",
-      message: `${downloaded.length} file${downloaded.length === 1 ? "" : "s"} downloaded and verified, ${present.size} already present`,
-      files: selected.length,
-      downloaded,
-      bytes_downloaded: downloaded.reduce((sum, file) => sum + file.bytes, 0),
-    };
   },
 });
+
+function repositoryLockPath(context: TaskContext<Args>): string {
+  return join(context.config.models.dir, ".partial", `${context.args.repo_id}.lock`);
+}
+
+/**
+ * One download per repository and models directory at a time: two would append to the same
+ * partial files. The second waits for the first (polling each second, revocable) and then
+ * finds the files it downloaded already present.
+ */
+async function lockRepository(context: TaskContext<Args>): Promise<() => void> {
+  const lockPath = repositoryLockPath(context);
+  let announced = false;
+  for (;;) {
+    const attempt = tryLock(lockPath);
+    if (attempt.held) return attempt.release;
+    if (!announced) {
+      announced = true;
+      await context.log(`waiting: ${context.args.repo_id} is being downloaded into ${context.config.models.dir} by ${describeHolder(attempt.holder)} (lock ${lockPath})`);
+      await context.progress({ percent: 0, phase: "waiting for another download of the same repository" });
+    }
+    await abortableSleep(1000, context.signal);
+  }
+}
+
+async function downloadSnapshot(context: TaskContext<Args>) {
+  const { args, config, signal, log } = context;
+  const endpoint = process.env.HF_ENDPOINT || config.models.endpoint || DEFAULT_HUB;
+  const token = process.env[config.models.token_env] || undefined;
+  const hub = new HubClient(endpoint, token, signal);
+  const modelsDir = config.models.dir;
+  const target = join(modelsDir, args.repo_id);
+  const partialDir = join(modelsDir, ".partial", args.repo_id);
+
+  await context.progress({ percent: 0, phase: "listing files" });
+  const info = await hub.modelInfo(args.repo_id, args.revision).catch(rethrowPermanent);
+  const wanted = fileFilter(args.allow_patterns, args.ignore_patterns);
+  const selected = info.siblings.map((sibling) => sibling.rfilename).filter(wanted).sort();
+  const unsafe = selected.find((path) => !safeRelativePath(path));
+  if (unsafe !== undefined) throw permanent(new RuntimeError(`the hub lists a file path that would leave the snapshot directory: ${JSON.stringify(unsafe)}`));
+  if (selected.length === 0) {
+    throw permanent(new RuntimeError(`no file of ${args.repo_id}@${args.revision} matches the allow/ignore patterns (${info.siblings.length} files in the repository)`));
+  }
+  const base = { repo_id: args.repo_id, revision: args.revision, commit: info.sha, path: target, endpoint };
+
+  const manifest = await readManifest(target);
+  const present = new Set<string>();
+  if (manifest?.commit === info.sha) {
+    for (const path of selected) if (await alreadyPresent(target, manifest, path)) present.add(path);
+  }
+  if (present.size === selected.length) {
+    await log(`${args.repo_id}@${args.revision} (${info.sha}) is already complete in ${target}: nothing to do`);
+    await context.progress({ percent: 100, files_done: selected.length, files_total: selected.length });
+    return { ...base, status: "up_to_date", message: "already complete: nothing downloaded", files: selected.length, downloaded: [], bytes_downloaded: 0 };
+  }
+
+  // Metadata of every file still missing: sizes for the disk check and etags for verification.
+  const pending: FileMetadata[] = [];
+  for (const path of selected) {
+    if (present.has(path)) continue;
+    if (signal.aborted) throw signal.reason;
+    const meta = await hub.fileMetadata(args.repo_id, info.sha, path).catch(rethrowPermanent);
+    if (await alreadyPresent(target, manifest, path, meta.etag)) present.add(path);
+    else pending.push(meta);
+  }
+  const partialOf = (meta: FileMetadata) => join(partialDir, `${meta.path}.${meta.etag.slice(0, 16)}.incomplete`);
+  let needed = 0;
+  for (const meta of pending) needed += meta.size - Math.min(meta.size, (await sizeOf(partialOf(meta))) ?? 0);
+  const reserve = parseBytes(config.models.min_free) ?? 0;
+  const available = await availableBytes(modelsDir);
+  if (available - needed < reserve) {
+    throw permanent(
+      new RuntimeError(
+        `not enough disk space for ${args.repo_id} in ${modelsDir}: ${formatBytes(needed)} to download, ${formatBytes(available)} available, ${formatBytes(reserve)} must stay free (models.min_free)`,
+        "free some space, point models.dir at a larger disk, or lower models.min_free",
+      ),
+    );
+  }
+  await log(`${args.repo_id}@${args.revision} (${info.sha}): ${pending.length} of ${selected.length} files to download, ${formatBytes(needed)}`);
+
+  const bytesTotal = pending.reduce((sum, meta) => sum + meta.size, 0);
+  const reporter = new Reporter(context, bytesTotal, pending.length);
+  const files: Record<string, ManifestEntry> = {};
+  for (const path of present) files[path] = manifest!.files[path]!;
+  const downloaded: FileOutcome[] = [];
+  for (const meta of pending) {
+    if (signal.aborted) throw signal.reason;
+    const outcome = await downloadFile(hub, hub.resolveUrl(args.repo_id, info.sha, meta.path), meta, partialOf(meta), join(target, meta.path), reporter, context);
+    downloaded.push(outcome);
+    files[meta.path] = { size: meta.size, etag: meta.etag, verified: outcome.verified };
+    reporter.bytesFinished += meta.size;
+    reporter.filesDone++;
+    await reporter.report(meta.path, 0, 0, true);
+    await log(`${meta.path}: ${formatBytes(meta.size)} verified (${outcome.verified})${outcome.resumed_from > 0 ? `, resumed at byte ${outcome.resumed_from}` : ""}`);
+    // Recorded after each file, so a later run skips what is done even if this one stops.
+    writeFileAtomic(join(target, MANIFEST), `${JSON.stringify({ repo_id: args.repo_id, revision: args.revision, commit: info.sha, files } satisfies Manifest, null, 2)}\n`);
+  }
+  writeFileAtomic(join(target, MANIFEST), `${JSON.stringify({ repo_id: args.repo_id, revision: args.revision, commit: info.sha, files, completed_at: new Date().toISOString() } satisfies Manifest, null, 2)}\n`);
+  if (existsSync(partialDir)) await rm(partialDir, { recursive: true, force: true });
+  return {
+    ...base,
+    status: "downloaded",
+    message: `${downloaded.length} file${downloaded.length === 1 ? "" : "s"} downloaded and verified, ${present.size} already present`,
+    files: selected.length,
+    downloaded,
+    bytes_downloaded: downloaded.reduce((sum, file) => sum + file.bytes, 0),
+  };
+}
 
 /** A 4xx from the hub will not change on retry. */
 function rethrowPermanent(error: unknown): never {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, Worker } from "bullmq";
 import { CorruptSnapshotError, openEmbeddedStore, SnapshotInUseError } from "../../../src/embedded/index.ts";
@@ -76,7 +76,7 @@ describe("embedded store persistence", () => {
     const first = await openEmbeddedStore({ snapshotPath: path });
     const second = await openEmbeddedStore({ snapshotPath: path }).then(() => null, (e: unknown) => e);
     expect(second).toBeInstanceOf(SnapshotInUseError);
-    expect((second as LlmctlError).message).toBe(`the embedded store ${path} is in use by another process (pid ${process.pid})`);
+    expect((second as LlmctlError).message).toBe(`the embedded store ${path} is in use by another process (pid ${process.pid} on ${hostname()})`);
     await first.close();
     expect(existsSync(`${path}.lock`)).toBe(false);
 
@@ -85,7 +85,7 @@ describe("embedded store persistence", () => {
     await gone.exited;
     writeFileSync(`${path}.lock`, String(gone.pid));
     const third = await openEmbeddedStore({ snapshotPath: path });
-    expect(readFileSync(`${path}.lock`, "utf8")).toBe(String(process.pid));
+    expect(readFileSync(`${path}.lock`, "utf8")).toBe(`${process.pid}@${hostname()}`);
     await third.close();
   });
 
