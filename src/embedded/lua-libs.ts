@@ -19,13 +19,13 @@ function registerTable(L: LuaState, name: string, functions: Record<string, LuaF
 }
 
 /** cjson.encode writes integral numbers without a fraction, as cjson's %.14g does. */
-function encodeJson(value: unknown): string {
+export function encodeJson(value: unknown): string {
   return JSON.stringify(value, (_key, item) => (Array.isArray(item) && item.length === 0 ? {} : item)) ?? "null";
 }
 
 // msgpackr must give plain objects (not Maps) and must not pack its own record extension,
 // which cmsgpack in Redis would not understand.
-const msgpackOptions = { useRecords: false, mapsAsObjects: true } as const;
+export const msgpackOptions = { useRecords: false, mapsAsObjects: true } as const;
 
 function bitArg(L: LuaState, index: number): number {
   return lua.lua_tonumber(L, index) | 0;
