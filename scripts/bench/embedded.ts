@@ -4,7 +4,7 @@
  * with addBulk, then drain them with one BullMQ Worker at concurrency 10; jobs/s for each
  * backend and the ratio embedded / Redis. The Redis server is started on a free port with a
  * temporary directory (test/helpers/redis-server.ts), never the shared one on 6379.
- * Usage: bun scripts/bench/embedded.ts [jobs=20000] [concurrency=10]
+ * Usage: bun scripts/bench/embedded.ts [jobs=20000] [concurrency=10] [--embedded-only]
  */
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
