@@ -344,7 +344,7 @@ class Compiler {
     const variable = this.declare(node.variable.name);
     const body = this.block(node.body);
     this.scopes.pop();
-    return `${code}for (let ${counter} = ${start}; ${step} > 0 ? ${counter} <= ${limit} : ${counter} >= ${limit}; ${counter} += ${step}) {\n${this.tick()}const ${variable} = ${counter};\n${body}}\n`;
+    return `${code}for (let ${counter} = ${start}; ${step} > 0 ? ${counter} <= ${limit} : ${counter} >= ${limit}; ${counter} += ${step}) {\n${this.tick()}let ${variable} = ${counter};\n${body}}\n`;
   }
 
   private isBuiltinCall(node: Node, name: string): boolean {
@@ -364,7 +364,7 @@ class Compiler {
       const [keyName, valueName] = node.variables.map((variable: Node) => this.declare(variable.name));
       const value = `$v${++this.uniques}`;
       const body = this.block(node.body);
-      code = `${setup}for (let ${index} = 1; ; ${index}++) {\n${this.tick()}const ${value} = ${table}.get(${index});\nif (${value} === undefined) break;\nconst ${keyName} = ${index};\n${valueName ? `const ${valueName} = ${value};\n` : ""}${body}}\n`;
+      code = `${setup}for (let ${index} = 1; ; ${index}++) {\n${this.tick()}const ${value} = ${table}.get(${index});\nif (${value} === undefined) break;\nlet ${keyName} = ${index};\n${valueName ? `let ${valueName} = ${value};\n` : ""}${body}}\n`;
     } else if (iterator && this.isBuiltinCall(iterator, "pairs")) {
       const table = this.temp();
       const keys = this.temp();
@@ -374,14 +374,14 @@ class Compiler {
       const value = `$v${++this.uniques}`;
       const body = this.block(node.body);
       // Keys cleared by the loop body before their turn are skipped, as Lua's next() does.
-      code = `${setup}for (let ${position} = 0; ${position} < ${keys}.length; ${position}++) {\n${this.tick()}const ${value} = ${table}.get(${keys}[${position}]);\nif (${value} === undefined) continue;\nconst ${keyName} = ${keys}[${position}];\n${valueName ? `const ${valueName} = ${value};\n` : ""}${body}}\n`;
+      code = `${setup}for (let ${position} = 0; ${position} < ${keys}.length; ${position}++) {\n${this.tick()}const ${value} = ${table}.get(${keys}[${position}]);\nif (${value} === undefined) continue;\nlet ${keyName} = ${keys}[${position}];\n${valueName ? `let ${valueName} = ${value};\n` : ""}${body}}\n`;
     } else {
       const state = this.temp();
       const values = this.expressionList(node.iterators, 3, node);
       const names = node.variables.map((variable: Node) => this.declare(variable.name));
       const results = `$r${++this.uniques}`;
       const body = this.block(node.body);
-      code = `${state} = ${values.array};\nwhile (true) {\n${this.tick()}const ${results} = $.all($.callable(${state}[0], ${line})(${state}[1], ${state}[2]));\nif (${results}[0] === undefined) break;\n${state}[2] = ${results}[0];\n${names.map((name: string, i: number) => `const ${name} = ${results}[${i}];\n`).join("")}${body}}\n`;
+      code = `${state} = ${values.array};\nwhile (true) {\n${this.tick()}const ${results} = $.all($.callable(${state}[0], ${line})(${state}[1], ${state}[2]));\nif (${results}[0] === undefined) break;\n${state}[2] = ${results}[0];\n${names.map((name: string, i: number) => `let ${name} = ${results}[${i}];\n`).join("")}${body}}\n`;
     }
     this.scopes.pop();
     return `{\n${code}}\n`;

@@ -42,6 +42,8 @@ const CASES: Case[] = [
   { name: "repeat sees the body's locals", lua: "local i = 0 repeat local j = i i = i + 1 until j >= 3 return i" },
   { name: "while and break", lua: "local n, i = 0, 0 while true do i = i + 1 if i > 3 then break end n = n + i end return n" },
   { name: "closures capture each iteration", lua: "local fs = {} for i = 1, 3 do fs[i] = function() return i end end local function counter() local n = 0 return function() n = n + 1 return n end end local c = counter() c() c() return {fs[1](), fs[2](), fs[3](), c()}" },
+  { name: "assigning to loop variables", lua: "local r = {} for i = 1, 2 do i = i * 10 r[#r + 1] = i end for k, v in pairs({5}) do v = v + 1 r[#r + 1] = v end for _, v in ipairs({7}) do v = v .. 'x' r[#r + 1] = v end return r" },
+  { name: "comments next to multiple results", lua: "local function f() return 1, 2 end return {f() -- one\n, (f() --[==[ two ]==] ), f() --[[ three ]]\n}" },
   { name: "shadowing locals", lua: "local x = 1 local x = x + 1 do local x = 10 end return x" },
   { name: "and / or values", lua: "return {nil or 'd', false and 1 or 2, 0 and 'zero is true', (nil and 1) == nil and 'n' or 'x'}" },
   { name: "string comparison is by bytes", lua: "return {('a' < 'b') and 1 or 0, ('Z' < 'a') and 1 or 0, ('10' < '9') and 1 or 0, ('' < 'a') and 1 or 0}" },
