@@ -6,8 +6,8 @@
  * Pattern matching and string.format run on the store's fengari VM (`fengariCall`), so they
  * behave exactly as on the interpreted path.
  */
-import { pack, unpack } from "msgpackr";
-import { encodeJson, msgpackOptions } from "./lua-libs.ts";
+import { pack } from "msgpackr";
+import { encodeJson, unpackAll } from "./lua-libs.ts";
 
 /** Several values, as returned by a function (`return a, b`) or by `...`. */
 export class Multi {
@@ -191,6 +191,15 @@ export function stringToNumber(text: string): number | undefined {
   if (HEX.test(trimmed)) return parseInt(trimmed.slice(2), 16);
   if (SPECIAL.test(trimmed)) return /nan/i.test(trimmed) ? NaN : trimmed.startsWith("-") ? -Infinity : Infinity;
   return undefined;
+}
+
+/**
+ * A Lua number as Redis replies it: truncated to a 64-bit integer; out of range or NaN gives
+ * what the C cast gives on x86, the minimum integer.
+ */
+export function toReplyInteger(n: number): number {
+  const truncated = Math.trunc(n);
+  return truncated >= -(2 ** 63) && truncated < 2 ** 63 ? truncated : -(2 ** 63);
 }
 
 export function typeName(value: unknown): string {
@@ -494,13 +503,13 @@ export function createLibraries(hooks: LibraryHooks) {
   const cmsgpack = {
     pack: (...values: unknown[]) => luaBytes(Buffer.concat(values.map((value) => pack(toPlainValue(value))))),
     unpack: (bytes: unknown) => {
-      let value: unknown;
+      let values: unknown[];
       try {
-        value = unpack(byteArray(checkString(bytes, 1, "unpack")), msgpackOptions as never);
+        values = unpackAll(byteArray(checkString(bytes, 1, "unpack")));
       } catch (error) {
         throw new LuaError(luaString(`cmsgpack.unpack: ${(error as Error).message}`));
       }
-      return fromPlainValue(value);
+      return values.length === 1 ? fromPlainValue(values[0]) : new Multi(values.map(fromPlainValue));
     },
   };
   const bitArg = (value: unknown, index: number) => checkNumber(value, index, "bit") | 0;

@@ -568,7 +568,7 @@ class Compiler {
       case "UnaryExpression": {
         if (node.operator === "not") return `!(${this.condition(node.argument)})`;
         if (node.operator === "-") {
-          if (node.argument.type === "NumericLiteral") return `(${-node.argument.value})`;
+          if (node.argument.type === "NumericLiteral") return node.argument.value === 0 ? "-0" : `(${-node.argument.value})`;
           return `$.neg(${this.expression(node.argument)}, ${line})`;
         }
         if (node.operator === "#") return `$.len(${this.expression(node.argument)}, ${line})`;

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { lauxlib, lua, lualib, to_luastring } from "fengari";
-import { CommandFailed, createLibraries, first, jsString, luaBytes, luaString, LuaTable, tableOf, byteArray } from "./lua-compiled.ts";
+import { CommandFailed, createLibraries, first, jsString, toReplyInteger, luaBytes, luaString, LuaTable, tableOf, byteArray } from "./lua-compiled.ts";
 import {
   baseHelpers, compileScript, CompileRefused, LuaError, Multi, ScriptKilled, TICKS_PER_CLOCK_CHECK, type CompiledOperations,
   type CompiledScript,
@@ -352,7 +352,7 @@ function replyToCompiled(reply: unknown): unknown {
 
 /** toReply's rules (Redis 7) for a compiled script's result. */
 function compiledReply(value: unknown): unknown {
-  if (typeof value === "number") return Math.trunc(value);
+  if (typeof value === "number") return toReplyInteger(value);
   if (typeof value === "string") return jsString(value);
   if (typeof value === "boolean") return value ? 1 : null;
   if (value instanceof LuaTable) {
@@ -448,7 +448,7 @@ function toReply(L: LuaState, index: number): unknown {
   const at = lua.lua_absindex(L, index);
   switch (lua.lua_type(L, at)) {
     case lua.LUA_TNUMBER:
-      return Math.trunc(lua.lua_tonumber(L, at));
+      return toReplyInteger(lua.lua_tonumber(L, at));
     case lua.LUA_TSTRING:
       return toJsString(L, at);
     case lua.LUA_TBOOLEAN:
