@@ -22,6 +22,22 @@ function toClientReply(reply: unknown): unknown {
   return reply;
 }
 
+/**
+ * Emulators by the name a script spells (HGET, hget, …), looked up once per spelling:
+ * RedisMock.commands is a module namespace whose every property is a getter.
+ */
+const scriptEmulators = new Map<string, Emulator>();
+
+function scriptEmulator(spelling: string): Emulator {
+  let emulator = scriptEmulators.get(spelling);
+  if (emulator) return emulator;
+  const name = spelling.toLowerCase();
+  emulator = (embeddedCommands[name] ?? RedisMock.commands[name]) as Emulator | undefined;
+  if (!emulator || name === "bzpopmin") throw new Error(`ERR unknown command '${name}'`);
+  scriptEmulators.set(spelling, emulator);
+  return emulator;
+}
+
 export class EmbeddedRedis extends RedisMock {
   readonly store: StoreInternals;
   readonly clientId = nextClientId();
@@ -138,9 +154,7 @@ export class EmbeddedRedis extends RedisMock {
 
   /** redis.call: the same emulators a client uses, run synchronously inside the script. */
   private execute(command: Array<string | Buffer>): unknown {
-    const name = String(command[0]).toLowerCase();
-    const emulator = (embeddedCommands[name] ?? RedisMock.commands[name]) as Emulator | undefined;
-    if (!emulator || name === "bzpopmin") throw new Error(`ERR unknown command '${name}'`);
+    const emulator = scriptEmulator(String(command[0]));
     return emulator.apply(this, command.slice(1));
   }
 

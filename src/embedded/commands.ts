@@ -34,8 +34,12 @@ function rankRange(length: number, startText: string, stopText: string): [number
   return [start, Math.min(stop, length - 1)];
 }
 
+function sortedMembers(this: EmbeddedRedis, key: string): ZEntry[] {
+  return this.data.get(key) instanceof Map ? this.store.dataset.sortedZset(key) : [];
+}
+
 function rankSlice(this: EmbeddedRedis, key: string, startText: string, stopText: string, reverse: boolean): ZEntry[] {
-  const sorted = this.data.get(key) instanceof Map ? this.store.dataset.sortedZset(key) : [];
+  const sorted = sortedMembers.call(this, key);
   const [start, stop] = rankRange(sorted.length, startText, stopText);
   if (start > stop) return [];
   if (!reverse) return sorted.slice(start, stop + 1);
@@ -64,7 +68,7 @@ function popMin(this: EmbeddedRedis, key: string, countText?: string): string[] 
   const count = countText === undefined ? 1 : Number(countText);
   const popped = this.store.dataset.sortedZset(key).slice(0, count);
   for (const entry of popped) map.delete(entry.value);
-  this.store.dataset.setZsetSorted(key, map, (sorted) => sorted.slice(popped.length));
+  this.store.dataset.setZsetSorted(key, map, (sorted) => void sorted.splice(0, popped.length));
   return popped.flatMap((entry) => [entry.value, formatScore(entry.score)]);
 }
 
@@ -81,13 +85,13 @@ export const embeddedCommands: Record<string, Emulator> = {
   zrevrange(key, start, stop, ...options) {
     return withScores(rankSlice.call(this, key!, start!, stop!, true), options);
   },
-  zremrangebyrank(key, start, stop) {
-    const doomed = rankSlice.call(this, key!, start!, stop!, false);
-    if (doomed.length === 0) return 0;
+  zremrangebyrank(key, startText, stopText) {
+    const [start, stop] = rankRange(sortedMembers.call(this, key!).length, startText!, stopText!);
+    if (start > stop) return 0;
     const map = this.data.get(key) as Map<string, ZEntry>;
+    const doomed = this.store.dataset.sortedZset(key!).slice(start, stop + 1);
     for (const entry of doomed) map.delete(entry.value);
-    const gone = new Set(doomed);
-    this.store.dataset.setZsetSorted(key!, map, (sorted) => sorted.filter((entry) => !gone.has(entry)));
+    this.store.dataset.setZsetSorted(key!, map, (sorted) => void sorted.splice(start, doomed.length));
     return doomed.length;
   },
 
@@ -134,13 +138,11 @@ export const embeddedCommands: Record<string, Emulator> = {
       last = next;
     }
     this.store.dataset.setZsetSorted(key!, map, (sorted) => {
-      let result = sorted;
       for (const [previous, entry] of updates) {
-        if (previous) result = result.filter((e) => e !== previous);
-        else if (result === sorted) result = sorted.slice();
-        result.splice(insertionPoint(result, entry), 0, entry);
+        // Members are unique, so the search lands exactly on the previous entry.
+        if (previous) sorted.splice(insertionPoint(sorted, previous), 1);
+        sorted.splice(insertionPoint(sorted, entry), 0, entry);
       }
-      return result;
     });
     if (flags.has("INCR")) return last === null ? null : formatScore(last);
     return flags.has("CH") ? added + changed : added;

@@ -139,12 +139,17 @@ export class Dataset {
 
   /**
    * Stores a zset changed by `update` and keeps its sorted view instead of re-sorting: BullMQ
-   * adds one member and trims a few per job to sets of thousands (completed, failed).
+   * adds one member and trims a few per job to sets of thousands (completed, failed). `update`
+   * edits the view in place (splices, no copy of the whole set): callers of sortedZset() only
+   * read it within one command.
    */
-  setZsetSorted(key: string, map: Map<string, ZEntry>, update: (sorted: ZEntry[]) => ZEntry[]): void {
+  setZsetSorted(key: string, map: Map<string, ZEntry>, update: (sorted: ZEntry[]) => void): void {
     const cached = this.sortedCache.get(key);
     this.set(key, map);
-    if (cached && map.size > 0) this.sortedCache.set(key, update(cached));
+    if (cached && map.size > 0) {
+      update(cached);
+      this.sortedCache.set(key, cached);
+    }
   }
 
   private changed(key: string): void {

@@ -3,7 +3,7 @@
  * They are JS functions registered in the Lua VM; values cross with lua-values.ts.
  */
 import { lua, to_luastring } from "fengari";
-import { pack, unpack } from "msgpackr";
+import { pack, Unpackr } from "msgpackr";
 import { pushString, pushValue, toBytes, toValue } from "./lua-values.ts";
 
 type LuaState = unknown;
@@ -19,13 +19,18 @@ function registerTable(L: LuaState, name: string, functions: Record<string, LuaF
 }
 
 /** cjson.encode writes integral numbers without a fraction, as cjson's %.14g does. */
-function encodeJson(value: unknown): string {
+export function encodeJson(value: unknown): string {
   return JSON.stringify(value, (_key, item) => (Array.isArray(item) && item.length === 0 ? {} : item)) ?? "null";
 }
 
 // msgpackr must give plain objects (not Maps) and must not pack its own record extension,
 // which cmsgpack in Redis would not understand.
-const msgpackOptions = { useRecords: false, mapsAsObjects: true } as const;
+const unpacker = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/** cmsgpack.unpack returns every value packed in the string, as Redis' does. */
+export function unpackAll(bytes: Uint8Array): unknown[] {
+  return unpacker.unpackMultiple(Buffer.from(bytes)) as unknown[];
+}
 
 function bitArg(L: LuaState, index: number): number {
   return lua.lua_tonumber(L, index) | 0;
@@ -63,16 +68,15 @@ export function openRedisLibraries(L: LuaState): void {
       return 1;
     },
     unpack: (state) => {
-      const bytes = Buffer.from(toBytes(state, 1));
-      let value: unknown;
+      let values: unknown[];
       try {
-        value = unpack(bytes, msgpackOptions as never);
+        values = unpackAll(toBytes(state, 1));
       } catch (error) {
         pushString(state, `cmsgpack.unpack: ${(error as Error).message}`);
         return lua.lua_error(state);
       }
-      pushValue(state, value);
-      return 1;
+      for (const value of values) pushValue(state, value);
+      return values.length;
     },
   });
   registerTable(L, "bit", {

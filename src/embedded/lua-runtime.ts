@@ -5,9 +5,18 @@
  *
  * Redis semantics kept here: redis.call/pcall reply conversion, script return conversion
  * (Redis 7 rules), read-only globals, and a BUSY-style stop for runaway scripts.
+ *
+ * A script is first compiled to JavaScript (lua-compiler.ts, about four times less CPU per
+ * BullMQ job than fengari's interpreter); only what that compiler refuses is compiled and run
+ * by fengari. Both paths share the command bridge and the reply rules.
  */
 import { createHash } from "node:crypto";
 import { lauxlib, lua, lualib, to_luastring } from "fengari";
+import { CommandFailed, createLibraries, first, jsString, toReplyInteger, luaBytes, luaString, LuaTable, tableOf, byteArray } from "./lua-compiled.ts";
+import {
+  baseHelpers, compileScript, CompileRefused, LuaError, Multi, ScriptKilled, TICKS_PER_CLOCK_CHECK, type CompiledOperations,
+  type CompiledScript,
+} from "./lua-compiler.ts";
 import { openRedisLibraries } from "./lua-libs.ts";
 import { pushNumber, pushString, toBytes, toJsString } from "./lua-values.ts";
 
@@ -79,14 +88,21 @@ export interface ScriptTimeout {
   ms: number;
 }
 
+/** How the command executor answered a redis.call: a reply, or the error message Redis would give. */
+type CommandOutcome = { ok: true; reply: unknown } | { ok: false; message: string };
+
 export class LuaRuntime {
   private readonly L: LuaState;
-  /** sha1 → registry reference of the compiled chunk. */
+  /** sha1 → registry reference of the chunk compiled by fengari (scripts the JS compiler refused). */
   private readonly compiled = new Map<string, number>();
+  /** sha1 → the script compiled to JavaScript (lua-compiler.ts). */
+  private readonly javascript = new Map<string, CompiledScript>();
   private readonly sources = new Map<string, string>();
   private readonly runnerRef: number;
   private executor: CommandExecutor | undefined;
   private deadline = 0;
+  private readonly operations: CompiledOperations;
+  private readonly helpers: ReturnType<typeof baseHelpers>;
 
   constructor(private readonly timeout: ScriptTimeout) {
     const L = lauxlib.luaL_newstate();
@@ -109,16 +125,44 @@ export class LuaRuntime {
     lua.lua_sethook(L, (state: LuaState) => {
       if (this.deadline !== 0 && Date.now() > this.deadline) {
         this.deadline = 0;
-        pushString(state, `BUSY script killed: it ran longer than ${this.timeout.ms} ms (scriptTimeoutMs)`);
+        pushString(state, this.busyMessage());
         lua.lua_error(state);
       }
     }, lua.LUA_MASKCOUNT, 10_000);
+    const libraries = createLibraries({
+      fengariString: (name, args) => this.fengariString(name, args),
+      redisCall: (args, protectedCall) => this.redisCallFromJavaScript(args, protectedCall),
+      sha1hex: (text) => sha1(byteArray(text)),
+    });
+    this.operations = {
+      ticks: TICKS_PER_CLOCK_CHECK,
+      deadlineCheck: () => {
+        if (this.deadline !== 0 && Date.now() > this.deadline) throw new ScriptKilled(this.busyMessage());
+      },
+      libraries: libraries.members,
+      stringTable: libraries.tables.string!,
+    };
+    this.helpers = baseHelpers(this.operations);
+  }
+
+  private busyMessage(): string {
+    return `BUSY script killed: it ran longer than ${this.timeout.ms} ms (scriptTimeoutMs)`;
   }
 
   /** SCRIPT LOAD: compiles once; returns the SHA1. */
   load(source: string): string {
     const sha = sha1(source);
-    if (this.compiled.has(sha)) return sha;
+    if (this.has(sha)) return sha;
+    if (this.compileToJavaScript !== false) {
+      try {
+        this.javascript.set(sha, compileScript(source, this.helpers));
+        this.sources.set(sha, source);
+        return sha;
+      } catch (error) {
+        // A construct the compiler refuses, or (a compiler bug) JS it cannot build: fengari runs it.
+        if (!(error instanceof CompileRefused) && !(error instanceof SyntaxError)) throw error;
+      }
+    }
     const L = this.L;
     if (lauxlib.luaL_loadbuffer(L, to_luastring(source), null, to_luastring(`@user_script`)) !== lua.LUA_OK) {
       const message = toJsString(L, -1);
@@ -131,17 +175,30 @@ export class LuaRuntime {
   }
 
   has(sha: string): boolean {
-    return this.compiled.has(sha.toLowerCase());
+    const key = sha.toLowerCase();
+    return this.compiled.has(key) || this.javascript.has(key);
   }
+
+  /** Whether a loaded script runs as JavaScript (true) or on fengari (false); undefined if not loaded. */
+  isCompiled(sha: string): boolean | undefined {
+    const key = sha.toLowerCase();
+    return this.javascript.has(key) ? true : this.compiled.has(key) ? false : undefined;
+  }
+
+  /** Tests set this to false to run every script on fengari. */
+  compileToJavaScript = true;
 
   flush(): void {
     for (const ref of this.compiled.values()) lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, ref);
     this.compiled.clear();
+    this.javascript.clear();
     this.sources.clear();
   }
 
   /** EVALSHA: runs atomically (synchronously) with the given executor for redis.call. */
   run(sha: string, keys: Array<string | Buffer>, argv: Array<string | Buffer | number>, executor: CommandExecutor): unknown {
+    const script = this.javascript.get(sha.toLowerCase());
+    if (script) return this.runJavaScript(script, keys, argv, executor);
     const ref = this.compiled.get(sha.toLowerCase());
     if (ref === undefined) throw new ScriptError("NOSCRIPT No matching script. Please use EVAL.");
     if (this.executor) throw new ScriptError("ERR a script cannot call another script");
@@ -167,26 +224,161 @@ export class LuaRuntime {
   /** redis.call / redis.pcall: returns (true, reply) or (false, {err=...}). */
   private callFromLua(L: LuaState): number {
     const count = lua.lua_gettop(L);
-    if (count === 0) return failure(L, "ERR Please specify at least one argument for this redis lib call");
+    if (count === 0) return failure(L, NO_ARGUMENTS);
     const args: Array<string | Buffer> = [];
     for (let i = 1; i <= count; i++) {
       const type = lua.lua_type(L, i);
       if (type === lua.LUA_TNUMBER) args.push(formatNumber(lua.lua_tonumber(L, i)));
       else if (type === lua.LUA_TSTRING) args.push(toJsString(L, i));
-      else return failure(L, "ERR Lua redis lib command arguments must be strings or integers");
+      else return failure(L, BAD_ARGUMENTS);
     }
+    const outcome = this.executeCommand(args);
+    if (!outcome.ok) return failure(L, outcome.message);
+    lua.lua_pushboolean(L, true);
+    pushReply(L, outcome.reply);
+    return 2;
+  }
+
+  /** Runs one command for a script: errors as Redis words them, status replies marked. */
+  private executeCommand(args: Array<string | Buffer>): CommandOutcome {
     let reply: unknown;
     try {
       reply = this.executor!(args);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return failure(L, message.startsWith("ERR") || /^[A-Z]+ /.test(message) ? message : `ERR ${message}`);
+      return { ok: false, message: message.startsWith("ERR") || /^[A-Z]+ /.test(message) ? message : `ERR ${message}` };
     }
-    lua.lua_pushboolean(L, true);
     const name = String(args[0]).toLowerCase();
-    pushReply(L, reply instanceof StatusReply || !STATUS_COMMANDS.has(name) || typeof reply !== "string" ? reply : new StatusReply(reply));
-    return 2;
+    return { ok: true, reply: reply instanceof StatusReply || !STATUS_COMMANDS.has(name) || typeof reply !== "string" ? reply : new StatusReply(reply) };
   }
+
+  private runJavaScript(script: CompiledScript, keys: Array<string | Buffer>, argv: Array<string | Buffer | number>, executor: CommandExecutor): unknown {
+    if (this.executor) throw new ScriptError("ERR a script cannot call another script");
+    this.executor = executor;
+    this.deadline = Date.now() + this.timeout.ms;
+    this.operations.ticks = TICKS_PER_CLOCK_CHECK;
+    try {
+      return compiledReply(first(script(argumentTable(keys), argumentTable(argv))));
+    } catch (error) {
+      if (error instanceof ScriptKilled) throw new ScriptError(error.message);
+      if (error instanceof CommandFailed) throw new ScriptError(jsString(error.value as string));
+      if (error instanceof LuaError) throw new ScriptError(compiledErrorMessage(error.value));
+      if (error instanceof RangeError) throw new ScriptError("ERR user_script: stack overflow");
+      throw error;
+    } finally {
+      this.executor = undefined;
+      this.deadline = 0;
+    }
+  }
+
+  /** redis.call / redis.pcall from compiled code: a failure raises (call) or is returned (pcall) as {err=...}. */
+  private redisCallFromJavaScript(values: unknown[], protectedCall: boolean): unknown {
+    const fail = (message: string) => {
+      if (!protectedCall) throw new CommandFailed(luaString(message));
+      const error = new LuaTable();
+      error.set("err", luaString(message));
+      return error;
+    };
+    if (values.length === 0) return fail(NO_ARGUMENTS);
+    const args: string[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (typeof value === "string") args[i] = jsString(value);
+      else if (typeof value === "number") args[i] = formatNumber(value);
+      else return fail(BAD_ARGUMENTS);
+    }
+    const outcome = this.executeCommand(args);
+    return outcome.ok ? replyToCompiled(outcome.reply) : fail(outcome.message);
+  }
+
+  /** string.find/match/format of the fengari VM, for compiled scripts: Lua patterns and C formats exactly as interpreted. */
+  private fengariString(name: string, args: unknown[]): unknown {
+    const L = this.L;
+    const top = lua.lua_gettop(L);
+    try {
+      lua.lua_getglobal(L, to_luastring("string"));
+      lua.lua_getfield(L, -1, to_luastring(name));
+      lua.lua_remove(L, -2);
+      let count = args.length;
+      while (count > 0 && args[count - 1] === undefined) count--;
+      for (let i = 0; i < count; i++) {
+        const value = args[i];
+        if (typeof value === "string") lua.lua_pushstring(L, byteArray(value));
+        else if (typeof value === "number") pushNumber(L, value);
+        else if (typeof value === "boolean") lua.lua_pushboolean(L, value);
+        else if (value === undefined) lua.lua_pushnil(L);
+        else throw new LuaError(`bad argument #${i + 1} to '${name}' (${value instanceof LuaTable ? "table" : "function"} not supported here)`);
+      }
+      if (lua.lua_pcall(L, count, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
+        throw new LuaError(lua.lua_type(L, -1) === lua.LUA_TSTRING ? luaBytes(toBytes(L, -1)) : "error in string." + name);
+      }
+      const results: unknown[] = [];
+      for (let i = top + 1; i <= lua.lua_gettop(L); i++) {
+        const type = lua.lua_type(L, i);
+        if (type === lua.LUA_TSTRING) results.push(luaBytes(toBytes(L, i)));
+        else if (type === lua.LUA_TNUMBER) results.push(lua.lua_tonumber(L, i));
+        else if (type === lua.LUA_TBOOLEAN) results.push(lua.lua_toboolean(L, i));
+        else results.push(undefined);
+      }
+      return results.length === 1 ? results[0] : new Multi(results);
+    } finally {
+      lua.lua_settop(L, top);
+    }
+  }
+}
+
+const NO_ARGUMENTS = "ERR Please specify at least one argument for this redis lib call";
+const BAD_ARGUMENTS = "ERR Lua redis lib command arguments must be strings or integers";
+
+function argumentTable(values: Array<string | Buffer | number>): LuaTable {
+  return tableOf(values.map((value) => (typeof value === "number" ? formatNumber(value) : typeof value === "string" ? luaString(value) : luaBytes(value))));
+}
+
+/** pushReply's rules for compiled scripts. */
+function replyToCompiled(reply: unknown): unknown {
+  if (reply === null || reply === undefined) return false;
+  if (reply instanceof StatusReply) {
+    const status = new LuaTable();
+    status.set("ok", luaString(reply.status));
+    return status;
+  }
+  if (typeof reply === "number") return Math.trunc(reply);
+  if (typeof reply === "string") return luaString(reply);
+  if (reply instanceof Uint8Array) return luaBytes(reply);
+  if (Array.isArray(reply)) return tableOf(reply.map(replyToCompiled));
+  if (typeof reply === "object") return replyToCompiled(Object.entries(reply as Record<string, unknown>).flat());
+  return Boolean(reply);
+}
+
+/** toReply's rules (Redis 7) for a compiled script's result. */
+function compiledReply(value: unknown): unknown {
+  if (typeof value === "number") return toReplyInteger(value);
+  if (typeof value === "string") return jsString(value);
+  if (typeof value === "boolean") return value ? 1 : null;
+  if (value instanceof LuaTable) {
+    const error = value.get("err");
+    if (typeof error === "string") throw new ScriptError(jsString(error));
+    const status = value.get("ok");
+    if (typeof status === "string") return jsString(status);
+    const array: unknown[] = [];
+    for (let i = 1; ; i++) {
+      const item = value.get(i);
+      if (item === undefined) break;
+      array.push(compiledReply(item));
+    }
+    return array;
+  }
+  return null;
+}
+
+/** errorMessage's rules for a value raised in a compiled script. */
+function compiledErrorMessage(value: unknown): string {
+  if (value instanceof LuaTable) {
+    const message = value.get("err");
+    return typeof message === "string" ? jsString(message) : "ERR unknown script error";
+  }
+  const raw = typeof value === "string" ? jsString(value) : "unknown error";
+  return `ERR user_script: ${raw}`;
 }
 
 function sha1(source: string | Buffer): string {
@@ -256,7 +448,7 @@ function toReply(L: LuaState, index: number): unknown {
   const at = lua.lua_absindex(L, index);
   switch (lua.lua_type(L, at)) {
     case lua.LUA_TNUMBER:
-      return Math.trunc(lua.lua_tonumber(L, at));
+      return toReplyInteger(lua.lua_tonumber(L, at));
     case lua.LUA_TSTRING:
       return toJsString(L, at);
     case lua.LUA_TBOOLEAN:

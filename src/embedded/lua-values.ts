@@ -57,11 +57,14 @@ export function toBytes(L: LuaState, index: number): Uint8Array {
   return lua.lua_tolstring(L, index);
 }
 
-const utf8 = new TextDecoder();
+// Buffer's utf8Slice decodes like TextDecoder (same replacement characters) at about half the
+// cost per call, which matters for the many short strings of every redis.call.
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
 
 /** Bun's native decoder is several times faster than fengari's to_jsstring loop. */
 export function toJsString(L: LuaState, index: number): string {
-  return utf8.decode(lua.lua_tolstring(L, index));
+  const bytes: Uint8Array = lua.lua_tolstring(L, index);
+  return utf8Slice.call(bytes, 0, bytes.length);
 }
 
 /**

@@ -37,3 +37,9 @@ declare module "fengari" {
   export function to_luastring(value: string): Uint8Array;
   export function to_jsstring(value: Uint8Array): string;
 }
+
+// luaparse 0.3 ships no types; the compiler reads its AST as plain objects.
+declare module "luaparse" {
+  const luaparse: { parse(source: string, options: Record<string, unknown>): any };
+  export default luaparse;
+}

@@ -57,11 +57,19 @@ export function entriesAfter(stream: StreamValue | undefined, after: string, cou
   return result;
 }
 
-function trim(stream: StreamValue, strategy: string, threshold: string): number {
+/**
+ * Redis trims `MAXLEN ~` only by whole radix-tree nodes (stream-node-max-entries, 100), so a
+ * stream may hold up to that many entries more than asked. Trimming in the same steps keeps
+ * BullMQ's per-event XADD from shifting a 10,000-entry array every time.
+ */
+const APPROXIMATE_TRIM_STEP = 100;
+
+function trim(stream: StreamValue, strategy: string, threshold: string, approximate: boolean): number {
   const before = stream.entries.length;
   if (strategy === "MAXLEN") {
     const max = Number(threshold);
-    if (stream.entries.length > max) stream.entries.splice(0, stream.entries.length - max);
+    const excess = stream.entries.length - max;
+    if (excess > 0 && (!approximate || excess >= APPROXIMATE_TRIM_STEP)) stream.entries.splice(0, excess);
   } else {
     const min = parseId(threshold);
     let drop = 0;
@@ -72,14 +80,15 @@ function trim(stream: StreamValue, strategy: string, threshold: string): number 
 }
 
 /** Reads `[MAXLEN|MINID [=|~] threshold [LIMIT n]]` at args[i]; returns the next index. */
-function readTrim(args: string[], i: number): { strategy?: string; threshold?: string; next: number } {
+function readTrim(args: string[], i: number): { strategy?: string; threshold?: string; approximate: boolean; next: number } {
   const word = args[i]?.toUpperCase();
-  if (word !== "MAXLEN" && word !== "MINID") return { next: i };
+  if (word !== "MAXLEN" && word !== "MINID") return { approximate: false, next: i };
   let at = i + 1;
-  if (args[at] === "~" || args[at] === "=") at++;
+  const approximate = args[at] === "~";
+  if (approximate || args[at] === "=") at++;
   const threshold = args[at++];
   if (args[at]?.toUpperCase() === "LIMIT") at += 2;
-  return { strategy: word, threshold, next: at };
+  return { strategy: word, threshold, approximate, next: at };
 }
 
 function range(this: EmbeddedRedis, key: string, start: string, end: string, rest: string[], reverse: boolean) {
@@ -122,7 +131,7 @@ export const streamCommands: Record<string, (this: EmbeddedRedis, ...args: strin
     [stream.lastMs, stream.lastSeq] = id;
     const text = `${id[0]}-${id[1]}`;
     stream.entries.push([text, fields]);
-    if (trimming.strategy) trim(stream, trimming.strategy, trimming.threshold!);
+    if (trimming.strategy) trim(stream, trimming.strategy, trimming.threshold!, trimming.approximate);
     this.data.set(key!, stream);
     return text;
   },
@@ -131,7 +140,7 @@ export const streamCommands: Record<string, (this: EmbeddedRedis, ...args: strin
     const trimming = readTrim(args, 0);
     if (!trimming.strategy) throw new Error("ERR syntax error");
     if (!stream) return 0;
-    const removed = trim(stream, trimming.strategy, trimming.threshold!);
+    const removed = trim(stream, trimming.strategy, trimming.threshold!, trimming.approximate);
     this.data.set(key!, stream);
     return removed;
   },

@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "bun:test";
 import { pack } from "msgpackr";
 import { openEmbeddedStore, type EmbeddedStore } from "../../../src/embedded/index.ts";
@@ -78,5 +80,36 @@ describe("embedded Lua runtime", () => {
     await expect(redis.eval("while true do end", 0)).rejects.toThrow(/BUSY/);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await redis.eval("return 1", 0)).toBe(1);
+  });
+
+  it("stops a runaway compiled script even inside pcall, in a repeat loop and in recursion-free nested loops", async () => {
+    store = await openEmbeddedStore({ scriptTimeoutMs: 50 });
+    const redis = store.connect();
+    for (const script of [
+      "while true do pcall(function() end) end",
+      "pcall(function() repeat local x = 1 until false end) return 1",
+      "local n = 0 for i = 1, 1e12 do for j = 1, 2 do n = n + j end end return n",
+    ]) {
+      const started = Date.now();
+      await expect(redis.eval(script, 0)).rejects.toThrow(/BUSY/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    expect(await redis.eval("return 2", 0)).toBe(2);
+  });
+
+  it("runs BullMQ's scripts compiled to JavaScript, and what the compiler refuses on fengari", async () => {
+    store = await openEmbeddedStore();
+    const redis = store.connect();
+    const runtime = (redis as unknown as { store: { lua: { load(source: string): string; isCompiled(sha: string): boolean | undefined } } }).store.lua;
+    const scriptsDir = join(dirname(require.resolve("bullmq/package.json")), "dist/cjs/scripts");
+    const refused: string[] = [];
+    for (const file of readdirSync(scriptsDir).filter((name) => /^[a-zA-Z]+-\d+\.js$/.test(name))) {
+      const module = require(join(scriptsDir, file)) as Record<string, { content?: string }>;
+      const script = Object.values(module).find((value) => typeof value?.content === "string");
+      if (script && !runtime.isCompiled(runtime.load(script.content!))) refused.push(file);
+    }
+    expect(refused).toEqual([]);
+    expect(runtime.isCompiled(runtime.load("return string.gsub('a', 'a', 'b')"))).toBe(false);
+    expect(await redis.eval("return (string.gsub('a-b', '-', '+'))", 0)).toBe("a+b");
   });
 });

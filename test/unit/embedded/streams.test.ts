@@ -22,6 +22,20 @@ describe("embedded streams", () => {
     expect(await redis.xtrim("s", "MAXLEN", "0")).toBe(2);
   });
 
+  it("trims MAXLEN ~ in steps of whole nodes, as Redis does, and never below the threshold", async () => {
+    store = await openEmbeddedStore();
+    const redis = store.connect();
+    const lengths: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      await redis.xadd("s", "MAXLEN", "~", "50", "*", "i", String(i));
+      lengths.push(await redis.xlen("s"));
+    }
+    expect(Math.min(...lengths.slice(50))).toBeGreaterThanOrEqual(50);
+    expect(Math.max(...lengths)).toBeLessThan(150);
+    const newest = await redis.xrevrange("s", "+", "-", "COUNT", 1);
+    expect(newest[0]![1]).toEqual(["i", "399"]);
+  });
+
   it("lets every reader see every entry, and XREAD BLOCK wakes with only the new ones", async () => {
     store = await openEmbeddedStore();
     const writer = store.connect();
