@@ -74,15 +74,20 @@ async function drained(): Promise<void> {
 /** How long each llmctl start() took (part of every llmctl run's time). */
 const startMs: number[] = [];
 
+/** CPU time of this process (all its threads) per job, in µs, for each run: steadier than rates when other work shares the machine. */
+const cpuPerJob: Record<Side, number[]> = { raw: [], llmctl: [] };
+
 /** Jobs per second from the worker's start until the queue is empty. */
 async function run(side: Side, concurrency: number, count: number): Promise<number> {
   await fill(count);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   if (side === "raw") {
     const workerConnection = connection.duplicate();
     const worker = new Worker(QUEUE, async () => null, { connection: workerConnection, prefix: PREFIX, concurrency });
     await drained();
     const seconds = (performance.now() - started) / 1000;
+    recordCpu(side, cpu, count);
     await worker.close();
     workerConnection.disconnect();
     return count / seconds;
@@ -91,8 +96,14 @@ async function run(side: Side, concurrency: number, count: number): Promise<numb
   startMs.push(performance.now() - started);
   await drained();
   const seconds = (performance.now() - started) / 1000;
+  recordCpu(side, cpu, count);
   await worker.close();
   return count / seconds;
+}
+
+function recordCpu(side: Side, since: NodeJS.CpuUsage, count: number): void {
+  const used = process.cpuUsage(since);
+  cpuPerJob[side].push((used.user + used.system) / count);
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -105,6 +116,7 @@ console.log(`redis-server ${redis.port}, Bun ${Bun.version}; no-op jobs added be
 for (const concurrency of concurrencies) {
   const count = sizes[concurrency] ?? sizes[50]!;
   for (const side of sides) await run(side, concurrency, Math.min(count, WARM_UP_JOBS));
+  for (const side of sides) cpuPerJob[side].length = 0;
   const rates: Record<Side, number[]> = { raw: [], llmctl: [] };
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -115,7 +127,8 @@ for (const concurrency of concurrencies) {
   const roundRatios = rates.llmctl.map((ours, round) => ours / rates.raw[round]!);
   const ratio = sides.length === 2 ? `  ratio ${median(roundRatios).toFixed(3)} (of medians ${(median(rates.llmctl) / median(rates.raw)).toFixed(3)})` : "";
   const ratios = sides.length === 2 ? `; ratios ${roundRatios.map((value) => value.toFixed(2)).join(", ")}` : "";
-  console.log(`concurrency ${String(concurrency).padStart(2)}: ${count} jobs, median  ${summary}${ratio}\n  runs: ${runs}${ratios}`);
+  const cpu = sides.map((side) => `${side} ${median(cpuPerJob[side]).toFixed(0)}`).join(", ");
+  console.log(`concurrency ${String(concurrency).padStart(2)}: ${count} jobs, median  ${summary}${ratio}\n  runs: ${runs}${ratios}\n  CPU of this process per job (median µs): ${cpu}`);
 }
 if (startMs.length > 0) console.log(`llmctl start(): median ${median(startMs).toFixed(0)} ms`);
 console.log(`load average after: ${load()}`);
