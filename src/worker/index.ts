@@ -109,7 +109,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
 
-  // The thread boots and connects while the rest is set up; no job is taken before it is ready.
+  // The thread boots and connects while the rest is set up.
   let renewal: LockRenewalThread | undefined;
   if (options.loaded.redis.kind === "redis") {
     renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency);
@@ -137,8 +137,10 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       renewal,
     );
     consumer.on("error", (error) => logger.warn({ queue, err: errorMessage(error) }, "worker error"));
-    const wakeParent = (job: Job) =>
+    const wakeParent = (job: Job) => {
+      if (!job.parent) return; // most jobs are in no flow: no promise for them
       void wakeFlowParent(broker, job).catch((error: unknown) => logger.warn({ job: job.id, queue, err: errorMessage(error) }, "could not wake the workflow waiting for this job"));
+    };
     consumer.on("completed", wakeParent);
     consumer.on("failed", (job, error) => {
       if (!job) return;
@@ -153,17 +155,33 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     await Promise.allSettled(consumers.map((consumer) => consumer.close()));
     for (const connection of consumerConnections) connection.disconnect();
   };
-  try {
-    await Promise.all([watcher.start(REVOCATION_POLL_MS), ...consumers.map((consumer) => consumer.startBackgroundChecks()), renewal && renewalReady(renewal)]);
-  } catch (error) {
+  const abandon = async () => {
     watcher.stop();
     await closeConsumers();
     await renewal?.close();
     if (ownsBroker) await broker.close();
+  };
+  try {
+    // Revocations must be known before the first job is taken (one recorded while no worker ran counts).
+    await Promise.all([watcher.start(REVOCATION_POLL_MS), ...consumers.map((consumer) => consumer.startBackgroundChecks())]);
+  } catch (error) {
+    await abandon();
     throw error;
   }
   dispatcher = new Dispatcher(consumers, concurrency, broker.redis.connect({ purpose: "blocking", name: connectionName }), logger);
   dispatcher.start();
+  if (renewal) {
+    // Jobs may be taken while the thread still connects: their locks last lock_duration and the
+    // thread first reads the lock table a quarter of that after it starts. If it never connects,
+    // the jobs taken meanwhile go back to their queue and the worker does not start.
+    try {
+      await renewalReady(renewal);
+    } catch (error) {
+      await dispatcher.stop(0, () => executor.interruptAll());
+      await abandon();
+      throw error;
+    }
+  }
 
   const workerRegistry = new WorkerRegistry(broker.connection, broker.keys);
   const heartbeat = (): WorkerHeartbeat => ({
