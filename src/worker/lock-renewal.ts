@@ -113,11 +113,12 @@ export class ThreadedLockManager extends LockManager {
 
   override trackJob(jobId: string, token: string, ts: number, shouldCreateController?: boolean): ReturnType<LockManager["trackJob"]> {
     const controller = super.trackJob(jobId, token, ts, shouldCreateController);
-    if (jobId) this.thread.track(this.queueName(), jobId, token);
+    if (this.trackedJobs.has(jobId)) this.thread.track(this.queueName(), jobId, token);
     return controller;
   }
 
   override untrackJob(jobId: string): void {
+    if (!this.trackedJobs.has(jobId)) return; // BullMQ untracks every job twice
     super.untrackJob(jobId);
     this.thread.untrack(this.queueName(), jobId);
   }
