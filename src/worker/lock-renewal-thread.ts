@@ -9,7 +9,6 @@
  */
 import { RedisClient } from "bun";
 import extendLockScript from "../broker/scripts/extend-lock.lua" with { type: "text" };
-import { formatRedisUrl, type RealRedisTarget } from "../config/redis-target.ts";
 import type { RenewalMessage, RenewalReport } from "./lock-renewal.ts";
 import { LockTable } from "./lock-table.ts";
 
@@ -38,9 +37,9 @@ function report(message: RenewalReport): void {
   postMessage(message);
 }
 
-function connect(target: RealRedisTarget): RedisClient {
-  const client = new RedisClient(formatRedisUrl(target), {
-    connectionTimeout: target.connectTimeoutMs,
+function connect(url: string, connectTimeoutMs: number): RedisClient {
+  const client = new RedisClient(url, {
+    connectionTimeout: connectTimeoutMs,
     autoReconnect: true,
     maxRetries: 2 ** 32 - 1, // the most Bun allows: keep reconnecting as long as the worker runs
     // A renewal that cannot be sent now fails and is reported; the next round tries again.
@@ -99,7 +98,7 @@ self.onmessage = (event: MessageEvent<RenewalMessage>) => {
       prefix = message.prefix;
       lockDurationMs = message.lockDurationMs;
       table = new LockTable(message.table);
-      redis = connect(message.target);
+      redis = connect(message.url, message.connectTimeoutMs);
       redis.connect().then(
         () => report({ type: "ready" }),
         (error: unknown) => report({ type: "error", message: String(error) }),
