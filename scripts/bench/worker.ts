@@ -1,14 +1,29 @@
 #!/usr/bin/env bun
 /**
- * Throughput of the llmctl worker runtime against a raw BullMQ Worker, on the same private
- * redis-server, in one run: no-op jobs added up front, then drained at concurrency 2 and 50.
- * Both get identical job options; each side runs twice, interleaved, and the better run counts.
- * Usage: bun scripts/bench/worker.ts [jobs-at-2] [jobs-at-50]
+ * Throughput of the llmctl worker runtime (`start()` in src/worker/) against a raw BullMQ
+ * Worker, on the same private redis-server, in one run: no-op jobs added up front, then drained
+ * at concurrency 2 and 50, timed from the worker's start until the queue is empty.
+ *
+ * Usage: bun scripts/bench/worker.ts [jobs-at-2] [jobs-at-50] [rounds] [--only raw|llmctl] [--concurrency N]
+ *   jobs-at-2       jobs per run at concurrency 2 (default 5000)
+ *   jobs-at-50      jobs per run at concurrency 50 (default 20000)
+ *   rounds          measured runs per side and concurrency (default 7), after one warm-up run of
+ *                   each side; each round runs both sides back to back, swapping who goes first
+ *   --only          run one side only (for `bun --cpu-prof`); prints no ratio
+ *   --concurrency   run only this concurrency (2 or 50)
+ *
+ * Both sides drain identical jobs: built by the producer's own code (payload, UUIDv7 ids,
+ * attempts, removeOnComplete/removeOnFail retention), on a freshly obliterated queue. Printed:
+ * each side's median and best rate, and the ratio llmctl/raw as the median of the rounds' ratios
+ * (a round's two runs are seconds apart, so load from elsewhere mostly hits both). Run it under
+ * `flock /tmp/llmctl-heavy.lock` on a shared machine.
  */
-import { Queue, Worker } from "bullmq";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { openBroker } from "../../src/broker/broker.ts";
-import { KEEP_COMPLETED, KEEP_FAILED, Producer } from "../../src/broker/producer.ts";
+import { buildJobs, planEnqueue } from "../../src/broker/producer.ts";
 import { defineTask } from "../../src/tasks/define.ts";
 import { TaskRegistry } from "../../src/tasks/registry.ts";
 import { silentLogger } from "../../src/util/logger.ts";
@@ -16,77 +31,110 @@ import { start } from "../../src/worker/index.ts";
 import { loadedConfig } from "../../test/helpers/config.ts";
 import { startRedisServer } from "../../test/helpers/redis-server.ts";
 
-const sizes: Record<number, number> = { 2: Number(Bun.argv[2] ?? 5000), 50: Number(Bun.argv[3] ?? 20000) };
+type Side = "raw" | "llmctl";
+
+const { values: flags, positionals } = parseArgs({
+  args: Bun.argv.slice(2),
+  allowPositionals: true,
+  options: { only: { type: "string" }, concurrency: { type: "string" } },
+});
+const sizes: Record<number, number> = { 2: Number(positionals[0] ?? 5000), 50: Number(positionals[1] ?? 20000) };
+const rounds = Number(positionals[2] ?? 7);
+const sides: Side[] = flags.only === "raw" || flags.only === "llmctl" ? [flags.only] : ["raw", "llmctl"];
+const concurrencies = flags.concurrency ? [Number(flags.concurrency)] : [2, 50];
+const WARM_UP_JOBS = 2000;
+const QUEUE = "bench";
+const PREFIX = "bench";
+
 const redis = await startRedisServer();
-const CONFIG = "prefix: bench\nqueues: [bench]\nworker: { heartbeat: 5s }\n";
-const loaded = loadedConfig(CONFIG, redis.url);
+const loaded = loadedConfig(`prefix: ${PREFIX}\nqueues: [${QUEUE}]\nworker: { heartbeat: 5s }\n`, redis.url);
 const noop = defineTask({ name: "bench.noop", handler: () => null });
 const registry = new TaskRegistry([noop], loaded.config);
 const broker = await openBroker(loaded, "bench");
-const producer = new Producer(broker, registry);
 const connection = new Redis(redis.port, "127.0.0.1", { maxRetriesPerRequest: null });
 
-async function fill(queueName: string, count: number, viaProducer: boolean): Promise<void> {
-  const queue = new Queue(queueName, { connection, prefix: "bench" });
-  await queue.obliterate({ force: true });
+async function fill(count: number): Promise<void> {
+  await broker.queue(QUEUE).obliterate({ force: true });
+  const plan = planEnqueue(loaded.config, registry, "bench.noop", {});
   for (let done = 0; done < count; done += 1000) {
-    const batch = Math.min(1000, count - done);
-    if (viaProducer) {
-      // The producer enqueues one fan-out per call; a batch of single-target calls is what clients do.
-      await Promise.all(Array.from({ length: batch }, () => producer.enqueue("bench.noop", {})));
-    } else {
-      await queue.addBulk(Array.from({ length: batch }, () => ({ name: "bench.noop", data: { args: {}, meta: { source: "api", enqueued_at: "" } }, opts: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } })));
-    }
+    const batch = Array.from({ length: Math.min(1000, count - done) }, () => buildJobs(registry, "bench.noop", plan)).flat();
+    await broker.flowProducer().addBulk(batch);
   }
-  await queue.close();
 }
 
-async function drained(queueName: string): Promise<void> {
-  const queue = new Queue(queueName, { connection, prefix: "bench" });
+async function drained(): Promise<void> {
+  const queue = broker.queue(QUEUE);
   for (;;) {
     const counts = await queue.getJobCounts("waiting", "active", "prioritized");
-    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) break;
-    await Bun.sleep(10);
+    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) return;
+    await Bun.sleep(5);
   }
-  await queue.close();
 }
 
-async function runRaw(concurrency: number, count: number): Promise<number> {
-  await fill("bench", count, false);
+/** How long each llmctl start() took (part of every llmctl run's time). */
+const startMs: number[] = [];
+
+/** CPU time of this process (all its threads) per job, in µs, for each run: steadier than rates when other work shares the machine. */
+const cpuPerJob: Record<Side, number[]> = { raw: [], llmctl: [] };
+
+/** Jobs per second from the worker's start until the queue is empty. */
+async function run(side: Side, concurrency: number, count: number): Promise<number> {
+  await fill(count);
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  const workerConnection = connection.duplicate();
-  const worker = new Worker("bench", async () => null, { connection: workerConnection, prefix: "bench", concurrency });
-  await drained("bench");
+  if (side === "raw") {
+    const workerConnection = connection.duplicate();
+    const worker = new Worker(QUEUE, async () => null, { connection: workerConnection, prefix: PREFIX, concurrency });
+    await drained();
+    const seconds = (performance.now() - started) / 1000;
+    recordCpu(side, cpu, count);
+    await worker.close();
+    workerConnection.disconnect();
+    return count / seconds;
+  }
+  const worker = await start({ loaded, registry, logger: silentLogger(), queues: QUEUE, concurrency, broker });
+  startMs.push(performance.now() - started);
+  await drained();
   const seconds = (performance.now() - started) / 1000;
+  recordCpu(side, cpu, count);
   await worker.close();
-  workerConnection.disconnect();
   return count / seconds;
 }
 
-async function runLlmctl(concurrency: number, count: number): Promise<number> {
-  await fill("bench", count, true);
-  const started = performance.now();
-  const worker = await start({ loaded, registry, logger: silentLogger(), queues: "bench", concurrency, broker });
-  await drained("bench");
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  return count / seconds;
+function recordCpu(side: Side, since: NodeJS.CpuUsage, count: number): void {
+  const used = process.cpuUsage(since);
+  cpuPerJob[side].push((used.user + used.system) / count);
 }
 
-console.log(`redis-server ${redis.port}, Bun ${Bun.version}; no-op jobs, added before the workers start`);
-for (const concurrency of [2, 50]) {
-  const count = sizes[concurrency]!;
-  const raw: number[] = [];
-  const ours: number[] = [];
-  for (let round = 0; round < 2; round++) {
-    raw.push(await runRaw(concurrency, count));
-    ours.push(await runLlmctl(concurrency, count));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const best = (values: number[]) => Math.max(...values);
+const rate = (value: number) => `${value.toFixed(0)} jobs/s`;
+
+const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+
+console.log(`redis-server ${redis.port}, Bun ${Bun.version}; no-op jobs added before each run; ${rounds} rounds after a warm-up; load average ${load()}`);
+for (const concurrency of concurrencies) {
+  const count = sizes[concurrency] ?? sizes[50]!;
+  for (const side of sides) await run(side, concurrency, Math.min(count, WARM_UP_JOBS));
+  for (const side of sides) cpuPerJob[side].length = 0;
+  const rates: Record<Side, number[]> = { raw: [], llmctl: [] };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) rates[side].push(await run(side, concurrency, count));
   }
-  const best = (values: number[]) => Math.max(...values);
-  console.log(
-    `concurrency ${String(concurrency).padStart(2)}: ${count} jobs  raw BullMQ ${best(raw).toFixed(0)} jobs/s  llmctl ${best(ours).toFixed(0)} jobs/s  ratio ${(best(ours) / best(raw)).toFixed(3)}  (runs: raw ${raw.map((v) => v.toFixed(0)).join(", ")}; llmctl ${ours.map((v) => v.toFixed(0)).join(", ")})`,
-  );
+  const runs = sides.map((side) => `${side} ${rates[side].map((value) => value.toFixed(0)).join(", ")}`).join("; ");
+  const summary = sides.map((side) => `${side} ${rate(median(rates[side]))} (best ${rate(best(rates[side]))})`).join("  ");
+  const roundRatios = rates.llmctl.map((ours, round) => ours / rates.raw[round]!);
+  const ratio = sides.length === 2 ? `  ratio ${median(roundRatios).toFixed(3)} (of medians ${(median(rates.llmctl) / median(rates.raw)).toFixed(3)})` : "";
+  const ratios = sides.length === 2 ? `; ratios ${roundRatios.map((value) => value.toFixed(2)).join(", ")}` : "";
+  const cpu = sides.map((side) => `${side} ${median(cpuPerJob[side]).toFixed(0)}`).join(", ");
+  console.log(`concurrency ${String(concurrency).padStart(2)}: ${count} jobs, median  ${summary}${ratio}\n  runs: ${runs}${ratios}\n  CPU of this process per job (median µs): ${cpu}`);
 }
+if (startMs.length > 0) console.log(`llmctl start(): median ${median(startMs).toFixed(0)} ms`);
+console.log(`load average after: ${load()}`);
 connection.disconnect();
 await broker.close();
 await redis.stop();
+// The test helper's redis-server leaves a handle that keeps the event loop alive, and this
+// script must not hold the shared benchmark lock (flock) after it has printed its figures.
+process.exit(0);

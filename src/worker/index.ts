@@ -4,6 +4,7 @@
  */
 import { hostname as osHostname } from "node:os";
 import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
 import type { LoadedConfig } from "../config/load.ts";
 import { openBroker, type Broker } from "../broker/broker.ts";
 import { jobFlow, wakeFlowParent } from "../broker/job-flow.ts";
@@ -15,6 +16,7 @@ import { parseDurationMs } from "../util/duration.ts";
 import { RuntimeError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { startProbeServer, type ProbeServer } from "../util/probes.ts";
+import { withTimeout } from "../util/timeout.ts";
 import { VERSION } from "../version.ts";
 import { ChildJobs } from "./child-jobs.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -28,6 +30,7 @@ import { selectWorkerQueues } from "./queues.ts";
 export const REVOCATION_POLL_MS = 250;
 /** BullMQ fails a job that stalled more often than this; each stall means a worker died holding it. */
 export const MAX_STALLED_COUNT = 2;
+const RENEWAL_CONNECT_MS = 10_000;
 
 export interface WorkerStartOptions {
   loaded: LoadedConfig;
@@ -54,6 +57,10 @@ export interface WorkerHandle {
   running(): number;
   /** Stops taking jobs, lets running ones finish within the grace period, then returns the rest to their queues. */
   close(): Promise<void>;
+}
+
+function renewalReady(renewal: LockRenewalThread): Promise<void> {
+  return withTimeout(renewal.ready, RENEWAL_CONNECT_MS, () => new RuntimeError(`the lock renewal thread did not connect to Redis within ${RENEWAL_CONNECT_MS / 1000} s`));
 }
 
 export async function start(options: WorkerStartOptions): Promise<WorkerHandle> {
@@ -101,8 +108,8 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     },
     flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
-  await watcher.start(REVOCATION_POLL_MS);
 
+  // The thread boots and connects while the rest is set up.
   let renewal: LockRenewalThread | undefined;
   if (options.loaded.redis.kind === "redis") {
     renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency);
@@ -110,20 +117,17 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       lost: (queue, jobId) => logger.error({ job: jobId, queue }, "lost the lock of a running job; another worker may run it"),
       error: (message) => logger.warn({ err: message }, "lock renewal failed"),
     });
-    await Promise.race([
-      renewal.ready,
-      Bun.sleep(10_000).then(() => {
-        throw new RuntimeError("the lock renewal thread did not connect to Redis within 10 s");
-      }),
-    ]);
   }
   const connectionName = `llmctl:worker:${id}`;
+  const consumerConnections: Redis[] = [];
   const consumers = queues.map((queue) => {
+    const connection = broker.redis.connect({ purpose: "blocking", name: connectionName });
+    consumerConnections.push(connection);
     const consumer = new QueueConsumer(
       queue,
       executor.process,
       {
-        connection: broker.redis.connect({ purpose: "blocking", name: connectionName }),
+        connection,
         prefix: config.prefix,
         name: id,
         lockDuration: lockDurationMs,
@@ -133,8 +137,10 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       renewal,
     );
     consumer.on("error", (error) => logger.warn({ queue, err: errorMessage(error) }, "worker error"));
-    const wakeParent = (job: Job) =>
+    const wakeParent = (job: Job) => {
+      if (!job.parent) return; // most jobs are in no flow: no promise for them
       void wakeFlowParent(broker, job).catch((error: unknown) => logger.warn({ job: job.id, queue, err: errorMessage(error) }, "could not wake the workflow waiting for this job"));
+    };
     consumer.on("completed", wakeParent);
     consumer.on("failed", (job, error) => {
       if (!job) return;
@@ -144,9 +150,38 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     consumer.on("stalled", (jobId) => logger.warn({ job: jobId, queue }, "job stalled (its worker died); it runs again"));
     return consumer;
   });
-  await Promise.all(consumers.map((consumer) => consumer.startBackgroundChecks()));
+  /** Consumers do not close connections they were handed. */
+  const closeConsumers = async () => {
+    await Promise.allSettled(consumers.map((consumer) => consumer.close()));
+    for (const connection of consumerConnections) connection.disconnect();
+  };
+  const abandon = async () => {
+    watcher.stop();
+    await closeConsumers();
+    await renewal?.close();
+    if (ownsBroker) await broker.close();
+  };
+  try {
+    // Revocations must be known before the first job is taken (one recorded while no worker ran counts).
+    await Promise.all([watcher.start(REVOCATION_POLL_MS), ...consumers.map((consumer) => consumer.startBackgroundChecks())]);
+  } catch (error) {
+    await abandon();
+    throw error;
+  }
   dispatcher = new Dispatcher(consumers, concurrency, broker.redis.connect({ purpose: "blocking", name: connectionName }), logger);
   dispatcher.start();
+  if (renewal) {
+    // Jobs may be taken while the thread still connects: their locks last lock_duration and the
+    // thread first reads the lock table a quarter of that after it starts. If it never connects,
+    // the jobs taken meanwhile go back to their queue and the worker does not start.
+    try {
+      await renewalReady(renewal);
+    } catch (error) {
+      await dispatcher.stop(0, () => executor.interruptAll());
+      await abandon();
+      throw error;
+    }
+  }
 
   const workerRegistry = new WorkerRegistry(broker.connection, broker.keys);
   const heartbeat = (): WorkerHeartbeat => ({
@@ -202,7 +237,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
         logger.warn({ jobs: returned }, "grace period over: returning running jobs to their queues");
       });
       if (inTime) logger.info("running jobs finished");
-      await Promise.allSettled(consumers.map((consumer) => consumer.close()));
+      await closeConsumers();
       clearInterval(heartbeatTimer);
       watcher.stop();
       await workerRegistry.remove(id).catch(() => {});

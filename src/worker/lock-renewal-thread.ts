@@ -3,10 +3,12 @@
  * connection. A handler that blocks the main thread's event loop (CPU-bound code, a sync call)
  * would otherwise stop BullMQ's timer-based renewal, the lock would expire, and another worker
  * would run the job a second time.
+ *
+ * It talks to Redis with Bun's built-in client: loading ioredis into a fresh thread took about
+ * 100 ms of CPU at every worker start, Bun's client about 10 (docs/benchmarks.md).
  */
-import { Redis } from "ioredis";
+import { RedisClient } from "bun";
 import extendLockScript from "../broker/scripts/extend-lock.lua" with { type: "text" };
-import { redisOptions } from "../broker/connections.ts";
 import type { RenewalMessage, RenewalReport } from "./lock-renewal.ts";
 import { LockTable } from "./lock-table.ts";
 
@@ -18,12 +20,13 @@ interface Tracked {
   token: string;
 }
 
-type ExtendingRedis = Redis & { llmctlExtendLock(lockKey: string, stalledKey: string, token: string, durationMs: number, jobId: string): Promise<number> };
+const EXTEND_LOCK_SHA = new Bun.CryptoHasher("sha1").update(extendLockScript).digest("hex");
 
-let redis: ExtendingRedis | undefined;
+let redis: RedisClient | undefined;
 let prefix = "";
 let lockDurationMs = 30_000;
 let timer: ReturnType<typeof setInterval> | undefined;
+let closing = false;
 /** Jobs sent by message (their entry did not fit the shared table). */
 const tracked = new Map<string, Tracked>();
 let table: LockTable | undefined;
@@ -34,23 +37,46 @@ function report(message: RenewalReport): void {
   postMessage(message);
 }
 
+function connect(url: string, connectTimeoutMs: number): RedisClient {
+  const client = new RedisClient(url, {
+    connectionTimeout: connectTimeoutMs,
+    autoReconnect: true,
+    maxRetries: 2 ** 32 - 1, // the most Bun allows: keep reconnecting as long as the worker runs
+    // A renewal that cannot be sent now fails and is reported; the next round tries again.
+    enableOfflineQueue: false,
+  });
+  client.onclose = (error) => {
+    if (!closing) report({ type: "error", message: `connection closed: ${error?.message ?? "unknown reason"}` });
+  };
+  return client;
+}
+
+async function extendLock(client: RedisClient, job: Tracked): Promise<number> {
+  const args = ["2", `${prefix}:${job.queue}:${job.jobId}:lock`, `${prefix}:${job.queue}:stalled`, job.token, String(lockDurationMs), job.jobId];
+  try {
+    return await client.send("EVALSHA", [EXTEND_LOCK_SHA, ...args]);
+  } catch (error) {
+    if (!String(error).includes("NOSCRIPT")) throw error;
+    return await client.send("EVAL", [extendLockScript, ...args]);
+  }
+}
+
 async function renewAll(): Promise<void> {
   const fromTable = table?.read() ?? [];
   if (!redis || tracked.size + fromTable.length === 0) return;
+  const client = redis;
   const jobs: Array<Tracked & { slot?: number; generation?: number }> = [...tracked.values(), ...fromTable];
-  const pipeline = redis.pipeline();
-  for (const job of jobs) {
-    (pipeline as unknown as ExtendingRedis).llmctlExtendLock(`${prefix}:${job.queue}:${job.jobId}:lock`, `${prefix}:${job.queue}:stalled`, job.token, lockDurationMs, job.jobId);
-  }
-  const results = (await pipeline.exec()) ?? [];
+  // Sent in the same tick, so Bun's client writes them as one pipeline.
+  const results = await Promise.allSettled(jobs.map((job) => extendLock(client, job)));
   const stillLost = new Set<string>();
-  results.forEach(([error, extended], index) => {
+  const failures: unknown[] = [];
+  results.forEach((result, index) => {
     const job = jobs[index]!;
-    if (error) {
-      report({ type: "error", message: String(error) });
+    if (result.status === "rejected") {
+      failures.push(result.reason);
       return;
     }
-    if (extended === 1) return;
+    if (result.value === 1) return;
     if (job.slot === undefined) {
       if (tracked.delete(`${job.queue}/${job.jobId}`)) report({ type: "lost", queue: job.queue, jobId: job.jobId });
       return;
@@ -61,6 +87,8 @@ async function renewAll(): Promise<void> {
     if (!reportedLost.has(once)) report({ type: "lost", queue: job.queue, jobId: job.jobId });
   });
   reportedLost = stillLost;
+  // One report per round: while Redis is away every renewal fails the same way.
+  if (failures.length > 0) report({ type: "error", message: `${failures.length} of ${jobs.length} renewals: ${String(failures[0])}` });
 }
 
 self.onmessage = (event: MessageEvent<RenewalMessage>) => {
@@ -70,10 +98,11 @@ self.onmessage = (event: MessageEvent<RenewalMessage>) => {
       prefix = message.prefix;
       lockDurationMs = message.lockDurationMs;
       table = new LockTable(message.table);
-      redis = new Redis({ ...redisOptions(message.target, { purpose: "blocking", name: "llmctl:lock-renewal" }), lazyConnect: false }) as ExtendingRedis;
-      redis.defineCommand("llmctlExtendLock", { numberOfKeys: 2, lua: extendLockScript });
-      redis.on("error", (error) => report({ type: "error", message: String(error) }));
-      redis.once("ready", () => report({ type: "ready" }));
+      redis = connect(message.url, message.connectTimeoutMs);
+      redis.connect().then(
+        () => report({ type: "ready" }),
+        (error: unknown) => report({ type: "error", message: String(error) }),
+      );
       timer = setInterval(() => {
         renewAll().catch((error) => report({ type: "error", message: String(error) }));
       }, message.renewEveryMs);
@@ -86,9 +115,10 @@ self.onmessage = (event: MessageEvent<RenewalMessage>) => {
       tracked.delete(`${message.queue}/${message.jobId}`);
       break;
     case "close":
+      closing = true;
       clearInterval(timer);
       tracked.clear();
-      redis?.disconnect();
+      redis?.close();
       report({ type: "closed" });
       break;
   }

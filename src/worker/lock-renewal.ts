@@ -6,13 +6,13 @@
  * `llmctl up` can see its job rerun).
  */
 import { LockManager, type Worker } from "bullmq";
-import type { RealRedisTarget } from "../config/redis-target.ts";
+import { formatRedisUrl, type RealRedisTarget } from "../config/redis-target.ts";
 import { RuntimeError } from "../util/errors.ts";
 import { settlesWithin } from "../util/timeout.ts";
 import { LockTableWriter } from "./lock-table.ts";
 
 export type RenewalMessage =
-  | { type: "init"; target: RealRedisTarget; prefix: string; lockDurationMs: number; renewEveryMs: number; table: SharedArrayBuffer }
+  | { type: "init"; url: string; connectTimeoutMs: number; prefix: string; lockDurationMs: number; renewEveryMs: number; table: SharedArrayBuffer }
   | { type: "track"; queue: string; jobId: string; token: string }
   | { type: "untrack"; queue: string; jobId: string }
   | { type: "close" };
@@ -56,7 +56,8 @@ export class LockRenewalThread {
       };
     });
     // Renew at a quarter of the lock duration: two renewals may fail before the lock expires.
-    this.send({ type: "init", target, prefix, lockDurationMs, renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)), table: this.table.table.buffer });
+    // The URL is made here so that the thread loads as little as possible (it boots at every worker start).
+    this.send({ type: "init", url: formatRedisUrl(target), connectTimeoutMs: target.connectTimeoutMs, prefix, lockDurationMs, renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)), table: this.table.table.buffer });
   }
 
   track(queue: string, jobId: string, token: string): void {
@@ -113,11 +114,12 @@ export class ThreadedLockManager extends LockManager {
 
   override trackJob(jobId: string, token: string, ts: number, shouldCreateController?: boolean): ReturnType<LockManager["trackJob"]> {
     const controller = super.trackJob(jobId, token, ts, shouldCreateController);
-    if (jobId) this.thread.track(this.queueName(), jobId, token);
+    if (this.trackedJobs.has(jobId)) this.thread.track(this.queueName(), jobId, token);
     return controller;
   }
 
   override untrackJob(jobId: string): void {
+    if (!this.trackedJobs.has(jobId)) return; // BullMQ untracks every job twice
     super.untrackJob(jobId);
     this.thread.untrack(this.queueName(), jobId);
   }

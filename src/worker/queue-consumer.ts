@@ -10,14 +10,17 @@ import { ThreadedLockManager, type LockRenewalThread } from "./lock-renewal.ts";
 
 export type AnyJob = Job<unknown, unknown, string>;
 
+/** A job's handler: its result, or a promise of it (BullMQ awaits whatever it returns). */
+export type JobProcessor = (job: AnyJob, token?: string) => unknown;
+
 export class QueueConsumer extends Worker<unknown, unknown, string> {
   /** BullMQ builds the lock manager inside its constructor, before this class's fields exist. */
   private static renewalForConstruction: LockRenewalThread | undefined;
 
-  constructor(queue: string, processor: Processor<unknown, unknown, string>, options: WorkerOptions, renewal?: LockRenewalThread) {
+  constructor(queue: string, processor: JobProcessor, options: WorkerOptions, renewal?: LockRenewalThread) {
     QueueConsumer.renewalForConstruction = renewal;
     try {
-      super(queue, processor, { ...options, autorun: false });
+      super(queue, processor as Processor<unknown, unknown, string>, { ...options, autorun: false });
     } finally {
       QueueConsumer.renewalForConstruction = undefined;
     }

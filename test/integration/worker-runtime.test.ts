@@ -68,6 +68,15 @@ const misbehaving: TaskDefinition[] = [
   defineTask({ name: "test.bigint", attempts: 1, handler: () => ({ n: 10n }) }),
   defineTask({ name: "test.never-settles", attempts: 1, timeout: "300ms", handler: () => new Promise(() => {}) }),
   defineTask({ name: "test.undefined", handler: () => undefined }),
+  defineTask({
+    name: "test.throws-sync",
+    attempts: 1,
+    handler: () => {
+      throw "thrown before any await";
+    },
+  }),
+  // Never reads its signal: the executor then has no AbortController for it until it is aborted.
+  defineTask({ name: "test.ignores-signal", attempts: 1, handler: () => Bun.sleep(10_000).then(() => "too late") }),
 ];
 
 function registryFor(config: Parameters<typeof loadedConfig>[0]) {
@@ -136,7 +145,7 @@ describe("worker runtime", () => {
 
   it("fails misbehaving handlers cleanly and keeps working", async () => {
     await startWorker({ concurrency: 2 });
-    const names = ["test.throws-string", "test.throws-object", "test.circular", "test.bigint", "test.never-settles"];
+    const names = ["test.throws-string", "test.throws-object", "test.circular", "test.bigint", "test.never-settles", "test.throws-sync"];
     const jobs = (await Promise.all(names.map((name) => producer().enqueue(name, {})))).flat();
     const outcomes = await waitForJobs(broker, jobs, { timeoutMs: 10_000 });
     expect(outcomes.map((o) => [o.job.task, o.state, o.error])).toEqual([
@@ -145,6 +154,7 @@ describe("worker runtime", () => {
       ["test.circular", "failed", expect.stringContaining("not JSON-serialisable")],
       ["test.bigint", "failed", expect.stringContaining("not JSON-serialisable")],
       ["test.never-settles", "failed", "timed out after 300ms"],
+      ["test.throws-sync", "failed", "thrown before any await"],
     ]);
     const after = await waitForJobs(broker, await producer().enqueue("test.undefined", {}), { timeoutMs: 5000 });
     expect(after[0]).toMatchObject({ state: "completed", result: null });
@@ -163,6 +173,17 @@ describe("worker runtime", () => {
     expect(outcome).toMatchObject({ state: "failed", error: "revoked" });
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     expect(startOrder).toEqual(["long"]);
+  });
+
+  it("ends a revoked job within a second even when its handler ignores the signal", async () => {
+    await startWorker({ concurrency: 1 });
+    const [job] = await producer().enqueue("test.ignores-signal", {}, { targets: ["q1"] });
+    await Bun.sleep(300);
+    const revokedAt = Date.now();
+    expect(await revokeJob(broker, await new Inspector(broker).findJob(job!.id))).toMatchObject({ outcome: "aborting", previous_state: "active" });
+    const [outcome] = await waitForJobs(broker, [job!], { timeoutMs: 5000, pollMs: 20 });
+    expect(outcome).toMatchObject({ state: "failed", error: "revoked" });
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
   });
 
   it("publishes heartbeats with slots, queues and current jobs, and removes them on close", async () => {
