@@ -12,7 +12,7 @@ import { RevocationWatcher, Revocations } from "../broker/revocations.ts";
 import { WorkerRegistry, type WorkerHeartbeat } from "../broker/worker-registry.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
 import { loadTaskRegistry } from "../tasks/load.ts";
-import { parseDurationMs } from "../util/duration.ts";
+import { formatDuration, parseDurationMs } from "../util/duration.ts";
 import { RuntimeError, errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import { startProbeServer, type ProbeServer } from "../util/probes.ts";
@@ -31,6 +31,15 @@ export const REVOCATION_POLL_MS = 250;
 /** BullMQ fails a job that stalled more often than this; each stall means a worker died holding it. */
 export const MAX_STALLED_COUNT = 2;
 const RENEWAL_CONNECT_MS = 10_000;
+
+/**
+ * How long start() waits for the renewal thread. Jobs taken meanwhile are not renewed, so with
+ * a short lock_duration the wait ends while their locks still hold (three quarters of it): they
+ * go back to their queue from here rather than as stalled jobs another worker may already run.
+ */
+export function renewalConnectTimeoutMs(lockDurationMs: number): number {
+  return Math.min(RENEWAL_CONNECT_MS, Math.floor(lockDurationMs * 0.75));
+}
 
 export interface WorkerStartOptions {
   loaded: LoadedConfig;
@@ -59,8 +68,8 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
-function renewalReady(renewal: LockRenewalThread): Promise<void> {
-  return withTimeout(renewal.ready, RENEWAL_CONNECT_MS, () => new RuntimeError(`the lock renewal thread did not connect to Redis within ${RENEWAL_CONNECT_MS / 1000} s`));
+function renewalReady(renewal: LockRenewalThread, timeoutMs: number): Promise<void> {
+  return withTimeout(renewal.ready, timeoutMs, () => new RuntimeError(`the lock renewal thread did not connect to Redis within ${formatDuration(timeoutMs)}`, "check that this host reaches Redis; the wait is 10 s, or three quarters of worker.lock_duration when that is shorter"));
 }
 
 export async function start(options: WorkerStartOptions): Promise<WorkerHandle> {
@@ -175,7 +184,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     // thread first reads the lock table a quarter of that after it starts. If it never connects,
     // the jobs taken meanwhile go back to their queue and the worker does not start.
     try {
-      await renewalReady(renewal);
+      await renewalReady(renewal, renewalConnectTimeoutMs(lockDurationMs));
     } catch (error) {
       await dispatcher.stop(0, () => executor.interruptAll());
       await abandon();

@@ -12,7 +12,7 @@ import { silentLogger } from "../../src/util/logger.ts";
 import { start, type WorkerHandle } from "../../src/worker/index.ts";
 import { FAIRNESS_ROTATE_MS } from "../../src/worker/dispatcher.ts";
 import { FIVE_QUEUES, loadedConfig } from "../helpers/config.ts";
-import { startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
+import { freePort, startRedisServer, type RedisServer } from "../helpers/redis-server.ts";
 
 // Real servers and processes: five seconds (the default) is too short on a loaded machine.
 setDefaultTimeout(30_000);
@@ -218,6 +218,41 @@ describe("worker runtime", () => {
     await handle.close();
     handles.length = 0;
     expect(await (await new Inspector(broker).findJob(job!.id)).getState()).toBe("completed");
+  });
+});
+
+describe("lock renewal (the renewal thread)", () => {
+  it("keeps a long job's lock after Redis drops every connection: the thread reconnects, the job runs once", async () => {
+    // lock_duration 2s and stalled_interval 1s (FIVE_QUEUES): without renewal the job would be
+    // taken back as stalled and run again, or fail at its end for a missing lock.
+    await startWorker({ concurrency: 1 });
+    const [job] = await producer().enqueue("test.slow", { ms: 5000, label: "long" }, { targets: ["q1"] });
+    for (let i = 0; i < 100 && running === 0; i++) await Bun.sleep(20);
+    expect(running).toBe(1);
+    await Bun.sleep(300);
+    const killed = Number(await broker.connection.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"));
+    expect(killed).toBeGreaterThanOrEqual(3); // the worker's connections and the renewal thread's
+    const stored = async () => new Inspector(broker).findJob(job!.id);
+    for (let i = 0; i < 200 && (await (await stored()).getState()) !== "completed"; i++) await Bun.sleep(50);
+    const finished = await stored();
+    expect(await finished.getState()).toBe("completed");
+    expect(finished.attemptsMade).toBe(1); // BullMQ counts the completed attempt
+    expect(finished.stalledCounter).toBe(0);
+    expect(finished.returnvalue).toEqual({ label: "long" });
+    expect(startOrder).toEqual(["long"]);
+  });
+
+  it("does not start when the thread cannot reach Redis, and puts the jobs it took meanwhile back", async () => {
+    const [job] = await producer().enqueue("test.slow", { ms: 20_000, label: "taken" }, { targets: ["q1"] });
+    // The worker's own connections go through the broker; the thread connects to the config's URL, here a closed port.
+    const unreachable = loadedConfig(FIVE_QUEUES, `redis://127.0.0.1:${await freePort()}/0`);
+    const failure = await start({ loaded: unreachable, broker, registry: registryFor(FIVE_QUEUES).registry, logger: silentLogger(), concurrency: 1 }).catch((error: unknown) => error);
+    // lock_duration 2s: the wait ends at 1.5 s, while the lock of the job taken meanwhile still holds.
+    expect(String(failure)).toContain("the lock renewal thread did not connect to Redis within 1.5s");
+    expect(startOrder).toEqual(["taken"]);
+    const stored = await new Inspector(broker).findJob(job!.id);
+    expect(await stored.getState()).toBe("waiting");
+    expect(stored.stalledCounter).toBe(0); // put back by the worker, not found stalled
   });
 });
 
