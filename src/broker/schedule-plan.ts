@@ -42,8 +42,8 @@ function fieldPath(schedule: Schedule, field: string): PathSegment[] {
   return schedule.steps && segments[0] === "args" ? segments.slice(1) : segments;
 }
 
-/** Plans every schedule of the config; throws one ConfigError listing every schedule that cannot be dispatched. */
-export function planSchedules(loaded: LoadedConfig, registry: TaskRegistry): Map<string, SchedulePlan> {
+/** Plans each schedule of the config; a schedule that cannot be dispatched gives a diagnostic at its file:line:col instead. */
+export function planEachSchedule(loaded: LoadedConfig, registry: TaskRegistry): { plans: Map<string, SchedulePlan>; diagnostics: Diagnostic[] } {
   const plans = new Map<string, SchedulePlan>();
   const diagnostics: Diagnostic[] = [];
   for (const [name, schedule] of Object.entries(loaded.config.schedules)) {
@@ -56,6 +56,12 @@ export function planSchedules(loaded: LoadedConfig, registry: TaskRegistry): Map
       diagnostics.push(errorAt(loaded, path, message, error.hint));
     }
   }
+  return { plans, diagnostics };
+}
+
+/** Plans every schedule of the config; throws one ConfigError listing every schedule that cannot be dispatched. */
+export function planSchedules(loaded: LoadedConfig, registry: TaskRegistry): Map<string, SchedulePlan> {
+  const { plans, diagnostics } = planEachSchedule(loaded, registry);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   return plans;
 }

@@ -6,10 +6,11 @@
  */
 import type { LoadedConfig } from "../config/load.ts";
 import { ConfigError, errorAt, type Diagnostic } from "../config/diagnostics.ts";
+import { loadTaskRegistry } from "../tasks/load.ts";
 import type { TaskRegistry } from "../tasks/registry.ts";
 import { didYouMean } from "../util/suggest.ts";
 import { flowchartDiagnostics } from "./flowchart.ts";
-import { planSchedules } from "./schedule-plan.ts";
+import { planEachSchedule } from "./schedule-plan.ts";
 
 function agentToolDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
@@ -22,16 +23,12 @@ function agentToolDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Dia
   return diagnostics;
 }
 
-function scheduleDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Diagnostic[] {
-  try {
-    planSchedules(loaded, registry);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.diagnostics;
-    throw error;
-  }
+export function taskReferenceDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Diagnostic[] {
+  return [...planEachSchedule(loaded, registry).diagnostics, ...flowchartDiagnostics(loaded, registry), ...agentToolDiagnostics(loaded, registry)];
 }
 
-export function taskReferenceDiagnostics(loaded: LoadedConfig, registry: TaskRegistry): Diagnostic[] {
-  return [...scheduleDiagnostics(loaded, registry), ...flowchartDiagnostics(loaded, registry), ...agentToolDiagnostics(loaded, registry)];
+/** Loads the config's task registry and throws one ConfigError listing every task reference it refutes. */
+export async function checkTaskReferences(loaded: LoadedConfig): Promise<void> {
+  const diagnostics = taskReferenceDiagnostics(loaded, await loadTaskRegistry(loaded.config, { configPath: loaded.path }));
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 }

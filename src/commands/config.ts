@@ -1,6 +1,6 @@
 import { loadConfigFromFlags } from "./_config.ts";
 import { configArgs, defineVerb, jsonArgs, redisArgs } from "./_shared.ts";
-import { ConfigError, formatDiagnostic } from "../config/diagnostics.ts";
+import { formatDiagnostic } from "../config/diagnostics.ts";
 import { editConfig, editorCommand } from "../config/edit.ts";
 import { locateConfig, loadConfig } from "../config/load.ts";
 import { effectiveConfig, scheduleRows, workerRoleRows } from "../config/report.ts";
@@ -37,10 +37,7 @@ const validate = defineVerb({
   ],
   async run({ args }) {
     const loaded = loadConfig({ configPath: args.config, environment: args.env });
-    // Task names (schedules, flowcharts, agents' tools) are checked against the task registry, which loading the config does not build.
-    const [{ loadTaskRegistry }, { taskReferenceDiagnostics }] = await Promise.all([import("../tasks/load.ts"), import("../broker/task-references.ts")]);
-    const diagnostics = taskReferenceDiagnostics(loaded, await loadTaskRegistry(loaded.config, { configPath: loaded.path }));
-    if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+    await (await import("../broker/task-references.ts")).checkTaskReferences(loaded);
     const file = loaded.path ?? "built-in default contract";
     if (args.json) {
       printJson({ valid: true, file, environment: loaded.environment ?? null, warnings: loaded.warnings });

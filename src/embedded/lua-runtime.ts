@@ -153,7 +153,7 @@ export class LuaRuntime {
   load(source: string): string {
     const sha = sha1(source);
     if (this.has(sha)) return sha;
-    if (this.compileToJavaScript !== false) {
+    if (this.compileToJavaScript) {
       try {
         this.javascript.set(sha, compileScript(source, this.helpers));
         this.sources.set(sha, source);

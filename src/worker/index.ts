@@ -37,7 +37,7 @@ const RENEWAL_CONNECT_MS = 10_000;
  * a short lock_duration the wait ends while their locks still hold (three quarters of it): they
  * go back to their queue from here rather than as stalled jobs another worker may already run.
  */
-export function renewalConnectTimeoutMs(lockDurationMs: number): number {
+function renewalConnectTimeoutMs(lockDurationMs: number): number {
   return Math.min(RENEWAL_CONNECT_MS, Math.floor(lockDurationMs * 0.75));
 }
 
@@ -69,7 +69,7 @@ export interface WorkerHandle {
 }
 
 function renewalReady(renewal: LockRenewalThread, timeoutMs: number): Promise<void> {
-  return withTimeout(renewal.ready, timeoutMs, () => new RuntimeError(`the lock renewal thread did not connect to Redis within ${formatDuration(timeoutMs)}`, "check that this host reaches Redis; the wait is 10 s, or three quarters of worker.lock_duration when that is shorter"));
+  return withTimeout(renewal.ready, timeoutMs, () => new RuntimeError(`the lock renewal thread did not connect to Redis within ${formatDuration(timeoutMs)}`, `check that this host reaches Redis; the wait is ${formatDuration(RENEWAL_CONNECT_MS)}, or three quarters of worker.lock_duration when that is shorter`));
 }
 
 export async function start(options: WorkerStartOptions): Promise<WorkerHandle> {

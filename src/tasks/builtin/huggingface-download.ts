@@ -258,27 +258,23 @@ export default defineTask({
     const modelsDir = context.config.models.dir;
     // The lock creates models.dir; a run that fails early leaves no empty directory behind.
     const keepUpTo = existsSync(modelsDir) ? modelsDir : dirname(modelsDir);
-    const release = await lockRepository(context);
+    const lockPath = join(modelsDir, ".partial", `${context.args.repo_id}.lock`);
+    const release = await lockRepository(context, lockPath);
     try {
       return await downloadSnapshot(context);
     } finally {
       release();
-      await removeEmptyDirectories(dirname(repositoryLockPath(context)), keepUpTo);
+      await removeEmptyDirectories(dirname(lockPath), keepUpTo);
     }
   },
 });
-
-function repositoryLockPath(context: TaskContext<Args>): string {
-  return join(context.config.models.dir, ".partial", `${context.args.repo_id}.lock`);
-}
 
 /**
  * One download per repository and models directory at a time: two would append to the same
  * partial files. The second waits for the first (polling each second, revocable) and then
  * finds the files it downloaded already present.
  */
-async function lockRepository(context: TaskContext<Args>): Promise<() => void> {
-  const lockPath = repositoryLockPath(context);
+async function lockRepository(context: TaskContext<Args>, lockPath: string): Promise<() => void> {
   let announced = false;
   for (;;) {
     const attempt = tryLock(lockPath);
