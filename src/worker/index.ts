@@ -112,8 +112,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     onFinished: (job: Job, outcome, seconds) => {
       if (outcome === "completed") processed++;
       else failed++;
-      metrics.jobs.inc({ queue: job.queueName, task: job.name, outcome });
-      metrics.duration.observe({ task: job.name }, seconds);
+      metrics.jobs.record(job.queueName, job.name, outcome, seconds);
     },
     flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
@@ -226,7 +225,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
       metrics: () => {
         metrics.slotsInUse.set(executor.count);
         metrics.redisUp.set(broker.isConnected() ? 1 : 0);
-        return metrics.registry.metrics();
+        return metrics.exposition();
       },
     });
   }

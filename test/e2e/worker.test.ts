@@ -235,9 +235,13 @@ describe("llmctl worker (compiled binary, real Redis)", () => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready", redis: "connected" });
+    const ping = await llmctl(["task", "llmctl.ping", "--wait", "--json"], { env: env() });
+    expect(ping.code).toBe(0);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain("llmctl_worker_slots 2");
     expect(metrics).toContain("llmctl_redis_up 1");
+    expect(metrics).toMatch(/^llmctl_worker_jobs_total\{queue="[^"]+",task="llmctl.ping",outcome="completed"\} 1$/m);
+    expect(metrics).toContain('llmctl_job_duration_seconds_count{task="llmctl.ping"} 1');
   });
 
   it("runs command tasks from the config and module tasks from tasks_dir", async () => {
