@@ -2,20 +2,27 @@
 /**
  * Throughput of the llmctl worker runtime (`start()` in src/worker/) against a raw BullMQ
  * Worker, on the same private redis-server, in one run: no-op jobs added up front, then drained
- * at concurrency 2 and 50, timed from the worker's start until the queue is empty.
+ * at concurrency 2 and 50. A run's rate counts from its first job's start until the queue is
+ * empty: a worker runs for days, so its start-up (llmctl's start() connects, reads revocations,
+ * boots the renewal thread and publishes a heartbeat) is reported apart, as the time from the
+ * worker's construction to its first job, and in a second ratio that includes it.
  *
- * Usage: bun scripts/bench/worker.ts [jobs-at-2] [jobs-at-50] [rounds] [--only raw|llmctl] [--concurrency N]
+ * Usage: bun scripts/bench/worker.ts [jobs-at-2] [jobs-at-50] [rounds] [--only raw|llmctl] [--concurrency N] [--calibrate]
  *   jobs-at-2       jobs per run at concurrency 2 (default 5000)
  *   jobs-at-50      jobs per run at concurrency 50 (default 20000)
- *   rounds          measured runs per side and concurrency (default 7), after one warm-up run of
- *                   each side; each round runs both sides back to back, swapping who goes first
+ *   rounds          measured runs per side and concurrency (default 20), after one warm-up run of
+ *                   each side; each round runs both sides back to back, swapping who goes first,
+ *                   so an even number gives each side the first place equally often
  *   --only          run one side only (for `bun --cpu-prof`); prints no ratio
  *   --concurrency   run only this concurrency (2 or 50)
+ *   --calibrate     run raw BullMQ on both sides (an A/A test): how far the ratio strays from 1
+ *                   with identical code is this machine's resolution for the real comparison
  *
  * Both sides drain identical jobs: built by the producer's own code (payload, UUIDv7 ids,
  * attempts, removeOnComplete/removeOnFail retention), on a freshly obliterated queue. Printed:
  * each side's median and best rate, and the ratio llmctl/raw as the median of the rounds' ratios
- * (a round's two runs are seconds apart, so load from elsewhere mostly hits both). Run it under
+ * (a round's two runs are seconds apart, so load from elsewhere mostly hits both), the same
+ * with start-up included, CPU per job and the time to the first job. Run it under
  * `flock /tmp/llmctl-heavy.lock` on a shared machine.
  */
 import { loadavg } from "node:os";
@@ -36,11 +43,13 @@ type Side = "raw" | "llmctl";
 const { values: flags, positionals } = parseArgs({
   args: Bun.argv.slice(2),
   allowPositionals: true,
-  options: { only: { type: "string" }, concurrency: { type: "string" } },
+  options: { only: { type: "string" }, concurrency: { type: "string" }, calibrate: { type: "boolean" } },
 });
 const sizes: Record<number, number> = { 2: Number(positionals[0] ?? 5000), 50: Number(positionals[1] ?? 20000) };
-const rounds = Number(positionals[2] ?? 7);
+const rounds = Number(positionals[2] ?? 20);
 const sides: Side[] = flags.only === "raw" || flags.only === "llmctl" ? [flags.only] : ["raw", "llmctl"];
+/** With --calibrate both sides run raw BullMQ: the ratio then shows the benchmark's own noise. */
+const label = (side: Side) => (side === "llmctl" && flags.calibrate ? "raw-again" : side);
 const concurrencies = flags.concurrency ? [Number(flags.concurrency)] : [2, 50];
 const WARM_UP_JOBS = 2000;
 const QUEUE = "bench";
@@ -48,7 +57,15 @@ const PREFIX = "bench";
 
 const redis = await startRedisServer();
 const loaded = loadedConfig(`prefix: ${PREFIX}\nqueues: [${QUEUE}]\nworker: { heartbeat: 5s }\n`, redis.url);
-const noop = defineTask({ name: "bench.noop", handler: () => null });
+/** When the run's first job started: rates are counted from there, so start-up (reported apart) is left out. */
+let firstJobAt: number | undefined;
+const noop = defineTask({
+  name: "bench.noop",
+  handler: () => {
+    firstJobAt ??= performance.now();
+    return null;
+  },
+});
 const registry = new TaskRegistry([noop], loaded.config);
 const broker = await openBroker(loaded, "bench");
 const connection = new Redis(redis.port, "127.0.0.1", { maxRetriesPerRequest: null });
@@ -77,28 +94,43 @@ const startMs: number[] = [];
 /** CPU time of this process (all its threads) per job, in µs, for each run: steadier than rates when other work shares the machine. */
 const cpuPerJob: Record<Side, number[]> = { raw: [], llmctl: [] };
 
-/** Jobs per second from the worker's start until the queue is empty. */
-async function run(side: Side, concurrency: number, count: number): Promise<number> {
+interface Run {
+  /** Jobs per second from the first job's start until the queue is empty: the worker's throughput. */
+  rate: number;
+  /** Jobs per second from the worker's construction until the queue is empty (start-up included). */
+  rateWithStart: number;
+  /** From the worker's construction until its first job started. */
+  firstJobMs: number;
+}
+
+async function run(side: Side, concurrency: number, count: number): Promise<Run> {
   await fill(count);
+  firstJobAt = undefined;
   const cpu = process.cpuUsage();
   const started = performance.now();
-  if (side === "raw") {
+  let close: () => Promise<void>;
+  if (side === "raw" || flags.calibrate) {
     const workerConnection = connection.duplicate();
-    const worker = new Worker(QUEUE, async () => null, { connection: workerConnection, prefix: PREFIX, concurrency });
-    await drained();
-    const seconds = (performance.now() - started) / 1000;
-    recordCpu(side, cpu, count);
-    await worker.close();
-    workerConnection.disconnect();
-    return count / seconds;
+    const processor = async () => {
+      firstJobAt ??= performance.now();
+      return null;
+    };
+    const worker = new Worker(QUEUE, processor, { connection: workerConnection, prefix: PREFIX, concurrency });
+    close = async () => {
+      await worker.close();
+      workerConnection.disconnect();
+    };
+  } else {
+    const worker = await start({ loaded, registry, logger: silentLogger(), queues: QUEUE, concurrency, broker });
+    startMs.push(performance.now() - started);
+    close = () => worker.close();
   }
-  const worker = await start({ loaded, registry, logger: silentLogger(), queues: QUEUE, concurrency, broker });
-  startMs.push(performance.now() - started);
   await drained();
-  const seconds = (performance.now() - started) / 1000;
+  const ended = performance.now();
   recordCpu(side, cpu, count);
-  await worker.close();
-  return count / seconds;
+  await close();
+  const firstJob = firstJobAt ?? started;
+  return { rate: count / ((ended - firstJob) / 1000), rateWithStart: count / ((ended - started) / 1000), firstJobMs: firstJob - started };
 }
 
 function recordCpu(side: Side, since: NodeJS.CpuUsage, count: number): void {
@@ -106,7 +138,11 @@ function recordCpu(side: Side, since: NodeJS.CpuUsage, count: number): void {
   cpuPerJob[side].push((used.user + used.system) / count);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 const best = (values: number[]) => Math.max(...values);
 const rate = (value: number) => `${value.toFixed(0)} jobs/s`;
 
@@ -117,18 +153,27 @@ for (const concurrency of concurrencies) {
   const count = sizes[concurrency] ?? sizes[50]!;
   for (const side of sides) await run(side, concurrency, Math.min(count, WARM_UP_JOBS));
   for (const side of sides) cpuPerJob[side].length = 0;
-  const rates: Record<Side, number[]> = { raw: [], llmctl: [] };
+  const runs: Record<Side, Run[]> = { raw: [], llmctl: [] };
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
-    for (const side of order) rates[side].push(await run(side, concurrency, count));
+    for (const side of order) runs[side].push(await run(side, concurrency, count));
   }
-  const runs = sides.map((side) => `${side} ${rates[side].map((value) => value.toFixed(0)).join(", ")}`).join("; ");
-  const summary = sides.map((side) => `${side} ${rate(median(rates[side]))} (best ${rate(best(rates[side]))})`).join("  ");
-  const roundRatios = rates.llmctl.map((ours, round) => ours / rates.raw[round]!);
-  const ratio = sides.length === 2 ? `  ratio ${median(roundRatios).toFixed(3)} (of medians ${(median(rates.llmctl) / median(rates.raw)).toFixed(3)})` : "";
-  const ratios = sides.length === 2 ? `; ratios ${roundRatios.map((value) => value.toFixed(2)).join(", ")}` : "";
-  const cpu = sides.map((side) => `${side} ${median(cpuPerJob[side]).toFixed(0)}`).join(", ");
-  console.log(`concurrency ${String(concurrency).padStart(2)}: ${count} jobs, median  ${summary}${ratio}\n  runs: ${runs}${ratios}\n  CPU of this process per job (median µs): ${cpu}`);
+  const rates = (side: Side) => runs[side].map((one) => one.rate);
+  const listed = sides.map((side) => `${label(side)} ${rates(side).map((value) => value.toFixed(0)).join(", ")}`).join("; ");
+  const summary = sides.map((side) => `${label(side)} ${rate(median(rates(side)))} (best ${rate(best(rates(side))).replace(" jobs/s", "")})`).join("  ");
+  const cpu = sides.map((side) => `${label(side)} ${median(cpuPerJob[side]).toFixed(0)}`).join(", ");
+  const firstJob = sides.map((side) => `${label(side)} ${median(runs[side].map((one) => one.firstJobMs)).toFixed(0)} ms`).join(", ");
+  let ratio = "";
+  let ratios = "";
+  if (sides.length === 2) {
+    const roundRatios = (of: (one: Run) => number) => runs.llmctl.map((ours, round) => of(ours) / of(runs.raw[round]!));
+    const throughput = roundRatios((one) => one.rate);
+    ratio = `  ratio ${median(throughput).toFixed(3)} (of medians ${(median(rates("llmctl")) / median(rates("raw"))).toFixed(3)}; with start-up ${median(roundRatios((one) => one.rateWithStart)).toFixed(3)})`;
+    ratios = `; ratios ${throughput.map((value) => value.toFixed(2)).join(", ")}`;
+  }
+  console.log(
+    `concurrency ${String(concurrency).padStart(2)}: ${count} jobs, median  ${summary}${ratio}\n  runs: ${listed}${ratios}\n  CPU of this process per job (median µs): ${cpu}; worker start to first job (median): ${firstJob}`,
+  );
 }
 if (startMs.length > 0) console.log(`llmctl start(): median ${median(startMs).toFixed(0)} ms`);
 console.log(`load average after: ${load()}`);
