@@ -2,10 +2,11 @@
 /**
  * Throughput of the llmctl worker runtime (`start()` in src/worker/) against a raw BullMQ
  * Worker, on the same private redis-server, in one run: no-op jobs added up front, then drained
- * at concurrency 2 and 50. A run's rate counts from its first job's start until the queue is
- * empty: a worker runs for days, so its start-up (llmctl's start() connects, reads revocations,
- * boots the renewal thread and publishes a heartbeat) is reported apart, as the time from the
- * worker's construction to its first job, and in a second ratio that includes it.
+ * at concurrency 2 and 50. A worker runs for days, so a run's rate and CPU per job are those of
+ * its steady state: from when the worker has started (llmctl's start() has returned: connected,
+ * revocations read, renewal thread booted, heartbeat published) and a tenth of the jobs have
+ * run, until the queue is empty. Start-up is reported apart: the time from the worker's
+ * construction to its first job, and a second ratio over the whole run.
  *
  * Usage: bun scripts/bench/worker.ts [jobs-at-2] [jobs-at-50] [rounds] [--only raw|llmctl] [--concurrency N] [--calibrate]
  *   jobs-at-2       jobs per run at concurrency 2 (default 5000)
@@ -57,12 +58,37 @@ const PREFIX = "bench";
 
 const redis = await startRedisServer();
 const loaded = loadedConfig(`prefix: ${PREFIX}\nqueues: [${QUEUE}]\nworker: { heartbeat: 5s }\n`, redis.url);
-/** When the run's first job started: rates are counted from there, so start-up (reported apart) is left out. */
-let firstJobAt: number | undefined;
+/**
+ * What the handlers of the current run saw. Its steady state begins once the worker has started
+ * (llmctl's start() has returned, so its renewal thread has booted) and a tenth of the jobs have
+ * run; rate and CPU per job are measured from there, start-up is reported apart.
+ */
+interface RunClock {
+  jobs: number;
+  settleJobs: number;
+  startedUp: boolean;
+  firstJobAt?: number;
+  steadyAt?: number;
+  steadyJobs: number;
+  steadyCpu?: NodeJS.CpuUsage;
+}
+let clock: RunClock = { jobs: 0, settleJobs: 0, startedUp: false, steadyJobs: 0 };
+
+function jobStarted(): void {
+  const now = performance.now();
+  clock.firstJobAt ??= now;
+  clock.jobs++;
+  if (clock.steadyAt === undefined && clock.startedUp && clock.jobs >= clock.settleJobs) {
+    clock.steadyAt = now;
+    clock.steadyJobs = clock.jobs;
+    clock.steadyCpu = process.cpuUsage();
+  }
+}
+
 const noop = defineTask({
   name: "bench.noop",
   handler: () => {
-    firstJobAt ??= performance.now();
+    jobStarted();
     return null;
   },
 });
@@ -91,11 +117,11 @@ async function drained(): Promise<void> {
 /** How long each llmctl start() took (part of every llmctl run's time). */
 const startMs: number[] = [];
 
-/** CPU time of this process (all its threads) per job, in µs, for each run: steadier than rates when other work shares the machine. */
+/** CPU time of this process (all its threads) per job in steady state, in µs, for each run: steadier than rates when other work shares the machine. */
 const cpuPerJob: Record<Side, number[]> = { raw: [], llmctl: [] };
 
 interface Run {
-  /** Jobs per second from the first job's start until the queue is empty: the worker's throughput. */
+  /** Jobs per second in steady state, until the queue is empty: the worker's throughput. */
   rate: number;
   /** Jobs per second from the worker's construction until the queue is empty (start-up included). */
   rateWithStart: number;
@@ -105,17 +131,18 @@ interface Run {
 
 async function run(side: Side, concurrency: number, count: number): Promise<Run> {
   await fill(count);
-  firstJobAt = undefined;
-  const cpu = process.cpuUsage();
+  clock = { jobs: 0, settleJobs: Math.ceil(count / 10), startedUp: false, steadyJobs: 0 };
+  const cpuAtStart = process.cpuUsage();
   const started = performance.now();
   let close: () => Promise<void>;
   if (side === "raw" || flags.calibrate) {
     const workerConnection = connection.duplicate();
     const processor = async () => {
-      firstJobAt ??= performance.now();
+      jobStarted();
       return null;
     };
     const worker = new Worker(QUEUE, processor, { connection: workerConnection, prefix: PREFIX, concurrency });
+    clock.startedUp = true;
     close = async () => {
       await worker.close();
       workerConnection.disconnect();
@@ -123,19 +150,18 @@ async function run(side: Side, concurrency: number, count: number): Promise<Run>
   } else {
     const worker = await start({ loaded, registry, logger: silentLogger(), queues: QUEUE, concurrency, broker });
     startMs.push(performance.now() - started);
+    clock.startedUp = true;
     close = () => worker.close();
   }
   await drained();
   const ended = performance.now();
-  recordCpu(side, cpu, count);
+  // A run too short to settle (start() returned after its jobs were done) counts from its first job.
+  const steadyAt = clock.steadyAt ?? clock.firstJobAt ?? started;
+  const steadyJobs = count - (clock.steadyAt === undefined ? 0 : clock.steadyJobs);
+  const cpu = process.cpuUsage(clock.steadyCpu ?? cpuAtStart);
+  cpuPerJob[side].push((cpu.user + cpu.system) / steadyJobs);
   await close();
-  const firstJob = firstJobAt ?? started;
-  return { rate: count / ((ended - firstJob) / 1000), rateWithStart: count / ((ended - started) / 1000), firstJobMs: firstJob - started };
-}
-
-function recordCpu(side: Side, since: NodeJS.CpuUsage, count: number): void {
-  const used = process.cpuUsage(since);
-  cpuPerJob[side].push((used.user + used.system) / count);
+  return { rate: steadyJobs / ((ended - steadyAt) / 1000), rateWithStart: count / ((ended - started) / 1000), firstJobMs: (clock.firstJobAt ?? started) - started };
 }
 
 const median = (values: number[]) => {

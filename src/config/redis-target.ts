@@ -128,14 +128,6 @@ export function parseRedisUrl(url: string, from: string): RealRedisTarget | Embe
   };
 }
 
-/** The inverse of parseRedisUrl, for clients configured by URL (Bun's); it carries the password. */
-export function formatRedisUrl(target: RealRedisTarget): string {
-  const user = encodeURIComponent(target.username ?? "");
-  const auth = target.password !== undefined ? `${user}:${encodeURIComponent(target.password)}@` : user ? `${user}@` : "";
-  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
-  return `${target.tls ? "rediss" : "redis"}://${auth}${host}:${target.port}/${target.db}`;
-}
-
 function readPasswordFile(path: string, from: string): string {
   try {
     return readFileSync(path, "utf8").replace(/\r?\n$/, "");

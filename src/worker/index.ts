@@ -120,7 +120,7 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
   // The thread boots and connects while the rest is set up.
   let renewal: LockRenewalThread | undefined;
   if (options.loaded.redis.kind === "redis") {
-    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency);
+    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency, `llmctl:worker:${id}:renewal`);
     renewal.listen({
       lost: (queue, jobId) => logger.error({ job: jobId, queue }, "lost the lock of a running job; another worker may run it"),
       error: (message) => logger.warn({ err: message }, "lock renewal failed"),

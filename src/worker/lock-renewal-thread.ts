@@ -4,13 +4,14 @@
  * would otherwise stop BullMQ's timer-based renewal, the lock would expire, and another worker
  * would run the job a second time.
  *
- * It talks to Redis with Bun's built-in client: loading ioredis into a fresh thread took about
- * 100 ms of CPU at every worker start, Bun's client about 10 (docs/benchmarks.md).
+ * It talks to Redis over a plain socket (renewal-connection.ts): loading ioredis into a fresh
+ * thread took about 100 ms of CPU at every worker start, and Bun's RedisClient, idle in this
+ * thread, slowed the main thread's short jobs (docs/benchmarks.md).
  */
-import { RedisClient } from "bun";
 import extendLockScript from "../broker/scripts/extend-lock.lua" with { type: "text" };
 import type { RenewalMessage, RenewalReport } from "./lock-renewal.ts";
 import { LockTable } from "./lock-table.ts";
+import { RedisReplyError, RenewalConnection, type RenewalTarget } from "./renewal-connection.ts";
 
 declare const self: Worker;
 
@@ -21,8 +22,11 @@ interface Tracked {
 }
 
 const EXTEND_LOCK_SHA = new Bun.CryptoHasher("sha1").update(extendLockScript).digest("hex");
+const RECONNECT_MS = 250;
 
-let redis: RedisClient | undefined;
+let target: RenewalTarget | undefined;
+let connectionName = "";
+let redis: RenewalConnection | undefined;
 let prefix = "";
 let lockDurationMs = 30_000;
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -37,33 +41,44 @@ function report(message: RenewalReport): void {
   postMessage(message);
 }
 
-function connect(url: string, connectTimeoutMs: number): RedisClient {
-  const client = new RedisClient(url, {
-    connectionTimeout: connectTimeoutMs,
-    autoReconnect: true,
-    maxRetries: 2 ** 32 - 1, // the most Bun allows: keep reconnecting as long as the worker runs
-    // A renewal that cannot be sent now fails and is reported; the next round tries again.
-    enableOfflineQueue: false,
-  });
-  client.onclose = (error) => {
-    if (!closing) report({ type: "error", message: `connection closed: ${error?.message ?? "unknown reason"}` });
-  };
-  return client;
+/** Opens a connection, trying again until it succeeds or the thread closes; reports the first failure. */
+async function connect(): Promise<void> {
+  for (let attempt = 0; !closing; attempt++) {
+    try {
+      const connection = await RenewalConnection.open(target!, connectionName);
+      if (closing) {
+        connection.close();
+        return;
+      }
+      connection.onclose = (error) => {
+        if (redis === connection) redis = undefined;
+        if (!closing) report({ type: "error", message: `connection closed: ${error.message}` });
+        void connect();
+      };
+      redis = connection;
+      return;
+    } catch (error) {
+      if (attempt === 0) report({ type: "error", message: String(error) });
+      await Bun.sleep(RECONNECT_MS);
+    }
+  }
 }
 
-async function extendLock(client: RedisClient, job: Tracked): Promise<number> {
+async function extendLock(client: RenewalConnection, job: Tracked): Promise<number> {
   const args = ["2", `${prefix}:${job.queue}:${job.jobId}:lock`, `${prefix}:${job.queue}:stalled`, job.token, String(lockDurationMs), job.jobId];
   try {
-    return await client.send("EVALSHA", [EXTEND_LOCK_SHA, ...args]);
+    return Number(await client.send(["EVALSHA", EXTEND_LOCK_SHA, ...args]));
   } catch (error) {
-    if (!String(error).includes("NOSCRIPT")) throw error;
-    return await client.send("EVAL", [extendLockScript, ...args]);
+    if (!(error instanceof RedisReplyError) || !error.message.startsWith("NOSCRIPT")) throw error;
+    return Number(await client.send(["EVAL", extendLockScript, ...args]));
   }
 }
 
 async function renewAll(): Promise<void> {
   const fromTable = table?.read() ?? [];
-  if (!redis || tracked.size + fromTable.length === 0) return;
+  if (tracked.size + fromTable.length === 0) return;
+  // While the connection is being made again this round fails, and is reported as one error.
+  if (!redis) throw new Error("not connected to Redis; connecting again");
   const client = redis;
   const jobs: Array<Tracked & { slot?: number; generation?: number }> = [...tracked.values(), ...fromTable];
   // Sent in the same tick, so Bun's client writes them as one pipeline.
@@ -98,11 +113,11 @@ self.onmessage = (event: MessageEvent<RenewalMessage>) => {
       prefix = message.prefix;
       lockDurationMs = message.lockDurationMs;
       table = new LockTable(message.table);
-      redis = connect(message.url, message.connectTimeoutMs);
-      redis.connect().then(
-        () => report({ type: "ready" }),
-        (error: unknown) => report({ type: "error", message: String(error) }),
-      );
+      target = message.target;
+      connectionName = message.name;
+      void connect().then(() => {
+        if (redis) report({ type: "ready" });
+      });
       timer = setInterval(() => {
         renewAll().catch((error) => report({ type: "error", message: String(error) }));
       }, message.renewEveryMs);

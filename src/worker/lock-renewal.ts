@@ -6,13 +6,14 @@
  * `llmctl up` can see its job rerun).
  */
 import { LockManager, type Worker } from "bullmq";
-import { formatRedisUrl, type RealRedisTarget } from "../config/redis-target.ts";
+import type { RealRedisTarget } from "../config/redis-target.ts";
 import { RuntimeError } from "../util/errors.ts";
 import { settlesWithin } from "../util/timeout.ts";
 import { LockTableWriter } from "./lock-table.ts";
+import type { RenewalTarget } from "./renewal-connection.ts";
 
 export type RenewalMessage =
-  | { type: "init"; url: string; connectTimeoutMs: number; prefix: string; lockDurationMs: number; renewEveryMs: number; table: SharedArrayBuffer }
+  | { type: "init"; target: RenewalTarget; name: string; prefix: string; lockDurationMs: number; renewEveryMs: number; table: SharedArrayBuffer }
   | { type: "track"; queue: string; jobId: string; token: string }
   | { type: "untrack"; queue: string; jobId: string }
   | { type: "close" };
@@ -43,7 +44,7 @@ export class LockRenewalThread {
   private onError?: (message: string) => void;
 
   /** `slots`: how many jobs the process runs at once (the table holds twice that, for hand-overs). */
-  constructor(target: RealRedisTarget, prefix: string, lockDurationMs: number, slots: number) {
+  constructor(target: RealRedisTarget, prefix: string, lockDurationMs: number, slots: number, name: string) {
     this.table = new LockTableWriter(slots * 2 + 4);
     this.thread = new globalThis.Worker(threadEntry()) as unknown as Worker;
     const thread = this.thread as unknown as globalThis.Worker;
@@ -56,8 +57,16 @@ export class LockRenewalThread {
       };
     });
     // Renew at a quarter of the lock duration: two renewals may fail before the lock expires.
-    // The URL is made here so that the thread loads as little as possible (it boots at every worker start).
-    this.send({ type: "init", url: formatRedisUrl(target), connectTimeoutMs: target.connectTimeoutMs, prefix, lockDurationMs, renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)), table: this.table.table.buffer });
+    const { host, port, db, username, password, tls, connectTimeoutMs } = target;
+    this.send({
+      type: "init",
+      target: { host, port, db, username, password, tls, connectTimeoutMs },
+      name,
+      prefix,
+      lockDurationMs,
+      renewEveryMs: Math.max(250, Math.floor(lockDurationMs / 4)),
+      table: this.table.table.buffer,
+    });
   }
 
   track(queue: string, jobId: string, token: string): void {
