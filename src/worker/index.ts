@@ -117,16 +117,16 @@ export async function start(options: WorkerStartOptions): Promise<WorkerHandle> 
     flowFor: (job, token) => jobFlow(broker, registry, job, token),
   });
 
+  const connectionName = `llmctl:worker:${id}`;
   // The thread boots and connects while the rest is set up.
   let renewal: LockRenewalThread | undefined;
   if (options.loaded.redis.kind === "redis") {
-    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency, `llmctl:worker:${id}:renewal`);
+    renewal = new LockRenewalThread(options.loaded.redis, config.prefix, lockDurationMs, concurrency, `${connectionName}:renewal`);
     renewal.listen({
       lost: (queue, jobId) => logger.error({ job: jobId, queue }, "lost the lock of a running job; another worker may run it"),
       error: (message) => logger.warn({ err: message }, "lock renewal failed"),
     });
   }
-  const connectionName = `llmctl:worker:${id}`;
   const consumerConnections: Redis[] = [];
   const consumers = queues.map((queue) => {
     const connection = broker.redis.connect({ purpose: "blocking", name: connectionName });

@@ -104,9 +104,9 @@ export class RenewalConnection {
       await Promise.race([connecting, timedOut]);
       return connection;
     } catch (error) {
+      // A socket that opens after the timeout is ended by connect() as soon as it does.
       connection.close();
-      // A socket that opens after the timeout is closed as soon as it does.
-      connecting.then(() => connection.close()).catch(() => {});
+      connecting.catch(() => {});
       throw error;
     } finally {
       clearTimeout(timer);
@@ -128,7 +128,10 @@ export class RenewalConnection {
         connectError: (_socket, error) => this.ended(error),
       },
     });
-    if (this.closedWith) throw this.closedWith;
+    if (this.closedWith) {
+      this.socket.end();
+      throw this.closedWith;
+    }
     if (target.password !== undefined) await this.send(target.username ? ["AUTH", target.username, target.password] : ["AUTH", target.password]);
     if (target.db !== 0) await this.send(["SELECT", String(target.db)]);
     await this.send(["CLIENT", "SETNAME", name]);
